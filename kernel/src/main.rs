@@ -1,6 +1,61 @@
+//! Damselfly: an x86_64 kernel on DragonFly BSD's kernel-core design.
+//!
+//! `kmain` brings the machine up in a fixed order: console, boot information, command line,
+//! CPU state, descriptor tables, physical memory, the kernel's own page tables, the heap and
+//! the symbol table; then it runs what the command line asks (in-kernel tests, a deliberate
+//! crash) or idles.
 #![no_std]
 #![no_main]
-#[panic_handler]
-fn p(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+
+extern crate alloc;
+
+mod arch;
+mod bootinfo;
+mod debug;
+mod kenv;
+mod ktest;
+mod mem;
+mod panic;
+mod tty;
+
+use arch::x86_64 as md;
+
+/// The kernel's version, as printed in the banner.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Called by the entry stub on the boot stack with the physical address of the loader's
+/// [`abi::boot::BootInfo`].
+extern "C" fn kmain(boot_info_phys: u64) -> ! {
+    tty::console::init();
+    kprintln!("Damselfly {} x86_64 (LWKT kernel)", VERSION);
+    let bi = match bootinfo::init(boot_info_phys) {
+        Ok(bi) => bi,
+        Err(why) => {
+            kprintln!("boot: {}", why);
+            md::power::exit_failure();
+        }
+    };
+    let env = kenv::init(bi.cmdline());
+    tty::klog::init(env.log_level);
+
+    let features = md::cpu::init_bsp();
+    md::descriptors_init_bsp();
+    md::pic::disable();
+    kprintln!("cpu: {}", features);
+
+    mem::phys::init(bi);
+    md::pmap::init_kernel_pmap(bi);
+    mem::heap::init();
+    debug::ksym::init(bi);
+    mem::phys::print_summary();
+    log::info!("command line: {}", core::str::from_utf8(bi.cmdline()).unwrap_or("<not UTF-8>"));
+
+    if let Some(what) = env.crash {
+        ktest::crash::commit(what);
+    }
+    if let Some(pattern) = env.ktest {
+        ktest::run(pattern);
+    }
+    log::info!("boot complete, idling");
+    md::cpu::idle_forever();
 }

@@ -1,0 +1,166 @@
+//! Trap dispatch (DragonFly's trap.c): what happens after the entry stub saved the frame.
+//!
+//! Until processes exist every exception taken in the kernel is fatal, except the breakpoint,
+//! which returns. A fatal trap prints a report through the emergency console (it must get out
+//! even when the console lock is held) and ends the run with a failure code.
+use crate::debug::backtrace;
+use crate::tty::console;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The registers an entry stub saves, lowest address first.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Vector number pushed by the stub.
+    pub vector: u64,
+    /// Error code pushed by the CPU, or 0.
+    pub error: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// Exception vectors.
+pub mod vector {
+    pub const BREAKPOINT: u64 = 3;
+    /// First vector not reserved for exceptions.
+    pub const FIRST_IRQ: u64 = 32;
+    /// PIC spurious interrupts after the PICs were remapped to 0x20 and masked.
+    pub const PIC_SPURIOUS: [u64; 2] = [0x27, 0x2f];
+}
+
+const NAMES: [&str; 32] = [
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor segment overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved 15",
+    "#MF x87 error",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
+    "reserved 22",
+    "reserved 23",
+    "reserved 24",
+    "reserved 25",
+    "reserved 26",
+    "reserved 27",
+    "#HV hypervisor injection",
+    "#VC VMM communication",
+    "#SX security",
+    "reserved 31",
+];
+
+/// Breakpoints taken (int3); a ktest checks the trap returns.
+pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+/// Interrupts on vectors nobody claimed.
+pub static STRAY_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the entry stubs with interrupts off.
+#[no_mangle]
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    match frame.vector {
+        vector::BREAKPOINT => {
+            BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
+        }
+        v if v >= vector::FIRST_IRQ => {
+            if !vector::PIC_SPURIOUS.contains(&v) {
+                STRAY_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        _ => fatal(frame),
+    }
+}
+
+fn name(vector: u64) -> &'static str {
+    NAMES.get(vector as usize).copied().unwrap_or("interrupt")
+}
+
+fn fatal(frame: &TrapFrame) -> ! {
+    let cr2 = x86_64::registers::control::Cr2::read_raw();
+    let mut out = console::emergency();
+    report(&mut out, frame, cr2);
+    drop(out);
+    crate::ktest::note_fatal("fault");
+    super::power::exit_failure()
+}
+
+/// Writes the fault report the test harness parses (see the `fault:` lines).
+fn report(out: &mut impl Write, f: &TrapFrame, cr2: u64) {
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "fault: vector={} name={} error={:#x} cpu={}",
+        f.vector,
+        name(f.vector).split(' ').next().unwrap_or("?"),
+        f.error,
+        super::cpu::apic_id()
+    );
+    let _ =
+        writeln!(out, "fault: {} in {} mode", name(f.vector), if f.cs & 3 == 3 { "user" } else { "kernel" });
+    let _ = write!(out, "fault: rip={:#018x} sym=", f.rip);
+    let _ = crate::debug::ksym::write_symbolized(out, f.rip);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "fault: cr2={:#018x}", cr2);
+    let regs = [
+        ("rax", f.rax),
+        ("rbx", f.rbx),
+        ("rcx", f.rcx),
+        ("rdx", f.rdx),
+        ("rsi", f.rsi),
+        ("rdi", f.rdi),
+        ("rbp", f.rbp),
+        ("rsp", f.rsp),
+        ("r8", f.r8),
+        ("r9", f.r9),
+        ("r10", f.r10),
+        ("r11", f.r11),
+        ("r12", f.r12),
+        ("r13", f.r13),
+        ("r14", f.r14),
+        ("r15", f.r15),
+    ];
+    for pair in regs.chunks(4) {
+        let _ = write!(out, " ");
+        for (n, v) in pair {
+            let _ = write!(out, " {:>3}={:016x}", n, v);
+        }
+        let _ = writeln!(out);
+    }
+    let cr3 = x86_64::registers::control::Cr3::read_raw().0.start_address().as_u64();
+    let _ = writeln!(out, "  rflags={:016x} cs={:#x} ss={:#x} cr3={:#x}", f.rflags, f.cs, f.ss, cr3);
+    let _ = writeln!(out, "backtrace:");
+    backtrace::write_from(out, f.rip, f.rbp);
+    let _ = writeln!(out, "fault: end");
+}

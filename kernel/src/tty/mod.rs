@@ -1,0 +1,3 @@
+//! Terminals. For now: the serial console and the kernel log on top of it.
+pub mod console;
+pub mod klog;
