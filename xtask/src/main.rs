@@ -1,1 +1,167 @@
-fn main() {}
+//! `cargo xtask`: the one entry point to build, run, test and debug Damselfly.
+//!
+//! Arguments are parsed by hand: there are few, and a dependency would cost more than it saves.
+
+mod boottime;
+mod cargo_build;
+mod deps;
+mod gdb;
+mod image;
+mod paths;
+mod qemu;
+mod test;
+
+use std::process::ExitCode;
+
+/// Errors are messages for the person at the terminal.
+pub type Result<T> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  build                                   build the loader, the kernel and the root images
+  run [--smp N] [--mem SIZE] [-- ARGS]    boot in QEMU, serial console here (Ctrl-A X quits)
+  test [--no-host] [SCENARIO...]          host unit tests, then every QEMU scenario
+  gdb [--smp N] [--mem SIZE] [-- ARGS]    boot paused with a gdb stub on :1234
+  boottime [--runs N]                     time QEMU start to kernel banner (median of N)";
+
+/// Options common to the commands; each command accepts only its own.
+#[derive(Debug, PartialEq, Eq)]
+struct Opts {
+    smp: u32,
+    mem: String,
+    runs: u32,
+    no_host: bool,
+    /// Words after `--`: the kernel command line.
+    kernel_args: Vec<String>,
+    /// Other words (test scenario filters).
+    words: Vec<String>,
+}
+
+/// In a list of allowed options: free words (not starting with `-`) are accepted.
+const WORDS: &str = "WORDS";
+
+fn parse(args: &[String], allowed: &[&str]) -> Result<Opts> {
+    let mut o = Opts {
+        smp: 1,
+        mem: qemu::DEFAULT_MEM.to_string(),
+        runs: 5,
+        no_host: false,
+        kernel_args: Vec::new(),
+        words: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let flag = a.as_str();
+        if flag == "--" && allowed.contains(&"--") {
+            o.kernel_args = it.by_ref().cloned().collect();
+        } else if !flag.starts_with('-') && allowed.contains(&WORDS) {
+            o.words.push(a.clone());
+        } else if !allowed.contains(&flag) {
+            return Err(format!("unexpected argument `{a}`\n\n{USAGE}"));
+        } else if flag == "--no-host" {
+            o.no_host = true;
+        } else {
+            let v = it.next().ok_or(format!("{flag} needs a value"))?;
+            let num = || v.parse::<u32>().ok().filter(|n| *n > 0).ok_or(format!("{flag}: bad number `{v}`"));
+            match flag {
+                "--smp" => o.smp = num()?,
+                "--runs" => o.runs = num()?,
+                "--mem" => o.mem = v.clone(),
+                _ => unreachable!("every allowed flag is handled"),
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    match dispatch(cmd, rest) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command; `Ok(false)` means it ran and reported a failure itself.
+fn dispatch(cmd: &str, rest: &[String]) -> Result<bool> {
+    let boot = ["--smp", "--mem", "--"];
+    match cmd {
+        "build" => {
+            parse(rest, &[])?;
+            deps::ensure()?;
+            image::build_all()?;
+            Ok(true)
+        }
+        "run" => {
+            let o = parse(rest, &boot)?;
+            deps::ensure()?;
+            image::build_all()?;
+            let status =
+                qemu::run_interactive(&qemu::Boot::normal(o.smp, &o.mem, &o.kernel_args.join(" ")), false)?;
+            // 33 is the kernel's "all well" exit; 0 is Ctrl-A X or a power-off.
+            Ok(matches!(status, Some(0) | Some(33)))
+        }
+        "test" => {
+            let o = parse(rest, &["--no-host", WORDS])?;
+            deps::ensure()?;
+            test::run(!o.no_host, &o.words)
+        }
+        "gdb" => {
+            let o = parse(rest, &boot)?;
+            deps::ensure()?;
+            image::build_all()?;
+            gdb::run(&qemu::Boot::normal(o.smp, &o.mem, &o.kernel_args.join(" ")))
+        }
+        "boottime" => {
+            let o = parse(rest, &["--runs"])?;
+            deps::ensure()?;
+            image::build_all()?;
+            boottime::run(o.runs)
+        }
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        _ => Err(format!("unknown command `{cmd}`\n\n{USAGE}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_boot_options_and_kernel_args() {
+        let o = parse(
+            &s(&["--smp", "4", "--mem", "1G", "--", "log=debug", "ktest=all"]),
+            &["--smp", "--mem", "--"],
+        )
+        .unwrap();
+        assert_eq!((o.smp, o.mem.as_str()), (4, "1G"));
+        assert_eq!(o.kernel_args, ["log=debug", "ktest=all"]);
+    }
+
+    #[test]
+    fn rejects_unknown_or_bad_options() {
+        assert!(parse(&s(&["--smp"]), &["--smp"]).is_err());
+        assert!(parse(&s(&["--smp", "0"]), &["--smp"]).is_err());
+        assert!(parse(&s(&["--runs", "3"]), &["--smp"]).is_err());
+        assert!(parse(&s(&["--", "x"]), &[]).is_err());
+        assert!(parse(&s(&["crash"]), &["--no-host"]).is_err());
+        assert_eq!(parse(&s(&["crash", "--no-host"]), &["--no-host", WORDS]).unwrap().words, ["crash"]);
+    }
+}

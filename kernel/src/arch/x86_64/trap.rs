@@ -110,14 +110,15 @@ fn name(vector: u64) -> &'static str {
 fn fatal(frame: &TrapFrame) -> ! {
     let cr2 = x86_64::registers::control::Cr2::read_raw();
     let mut out = console::emergency();
-    report(&mut out, frame, cr2);
+    let bypassed = out.bypassed();
+    report(&mut out, frame, cr2, bypassed);
     drop(out);
     crate::ktest::note_fatal("fault");
     super::power::exit_failure()
 }
 
 /// Writes the fault report the test harness parses (see the `fault:` lines).
-fn report(out: &mut impl Write, f: &TrapFrame, cr2: u64) {
+fn report(out: &mut impl Write, f: &TrapFrame, cr2: u64, console_bypassed: bool) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -133,6 +134,8 @@ fn report(out: &mut impl Write, f: &TrapFrame, cr2: u64) {
     let _ = crate::debug::ksym::write_symbolized(out, f.rip);
     let _ = writeln!(out);
     let _ = writeln!(out, "fault: cr2={:#018x}", cr2);
+    // Says whether this report had to write around a held console lock.
+    let _ = writeln!(out, "fault: console={}", if console_bypassed { "bypassed" } else { "locked" });
     let regs = [
         ("rax", f.rax),
         ("rbx", f.rbx),

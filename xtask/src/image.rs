@@ -1,0 +1,195 @@
+//! The root images: a cpio newc archive holding `boot/kernel/kernel` and the files of rootfs/,
+//! plus broken variants the loader must refuse.
+//!
+//! Archives are reproducible: a sorted member list, owner 0:0, fixed modes and mtimes, and
+//! cpio's `--reproducible` (renumbered inodes, no device numbers).
+
+use crate::cargo_build::build_components;
+use crate::paths::{self, root};
+use crate::Result;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+use systests::scenarios::Image;
+
+/// Size of the garbage kernel.
+const GARBAGE_LEN: usize = 64 * 1024;
+
+/// mtime of every staged file: a fixed date so rebuilding changes no archive byte.
+const MTIME_SECS: u64 = 1_700_000_000;
+
+/// Builds the loader and the kernel, then every image variant.
+pub fn build_all() -> Result<()> {
+    let kernel_path = build_components()?;
+    let kernel = fs::read(&kernel_path).map_err(|e| format!("{}: {e}", kernel_path.display()))?;
+    for variant in Image::ALL {
+        let staging = paths::image_dir().join(variant.name());
+        stage(&staging, kernel_for(variant, &kernel).as_deref())?;
+        pack(&staging, &paths::image(variant))?;
+    }
+    Ok(())
+}
+
+/// What a variant holds at `boot/kernel/kernel`, if anything.
+fn kernel_for(variant: Image, kernel: &[u8]) -> Option<Vec<u8>> {
+    match variant {
+        Image::Normal => Some(kernel.to_vec()),
+        Image::Garbage => Some(garbage()),
+        Image::Truncated => Some(kernel[..kernel.len() / 3].to_vec()),
+        Image::Missing => None,
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift64): the same garbage every run.
+fn garbage() -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = Vec::with_capacity(GARBAGE_LEN);
+    while out.len() < GARBAGE_LEN {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+fn io<T>(what: &Path, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| format!("{}: {e}", what.display()))
+}
+
+/// Recreates `staging` with the kernel (if any) and everything under rootfs/etc.
+fn stage(staging: &Path, kernel: Option<&[u8]>) -> Result<()> {
+    if staging.exists() {
+        io(staging, fs::remove_dir_all(staging))?;
+    }
+    io(staging, fs::create_dir_all(staging.join("etc")))?;
+    if let Some(k) = kernel {
+        let dir = staging.join("boot/kernel");
+        io(&dir, fs::create_dir_all(&dir))?;
+        io(&dir, fs::write(dir.join("kernel"), k))?;
+    }
+    let etc = root().join("rootfs/etc");
+    // An empty rootfs/etc does not survive a git clone: treat absence as empty.
+    if etc.is_dir() {
+        copy_tree(&etc, &staging.join("etc"))?;
+    }
+    for p in tree(staging)? {
+        normalize(&staging.join(p))?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in io(from, fs::read_dir(from))? {
+        let entry = io(from, entry)?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let ty = io(&src, entry.file_type())?;
+        if ty.is_dir() {
+            io(&dst, fs::create_dir_all(&dst))?;
+            copy_tree(&src, &dst)?;
+        } else if ty.is_symlink() {
+            io(&dst, std::os::unix::fs::symlink(io(&src, fs::read_link(&src))?, &dst))?;
+        } else {
+            io(&src, fs::copy(&src, &dst))?;
+        }
+    }
+    Ok(())
+}
+
+/// Fixed permissions (0755 for directories and executables, else 0644) and mtime, so the
+/// archive does not depend on the umask or on when the build ran.
+fn normalize(p: &Path) -> Result<()> {
+    let meta = io(p, fs::symlink_metadata(p))?;
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    let exec = meta.is_dir() || meta.permissions().mode() & 0o111 != 0;
+    io(p, fs::set_permissions(p, fs::Permissions::from_mode(if exec { 0o755 } else { 0o644 })))?;
+    let file = io(p, fs::File::open(p))?;
+    io(p, file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(MTIME_SECS)))
+}
+
+/// Every path below `dir`, relative to it, sorted bytewise.
+fn tree(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn walk(base: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let here = base.join(rel);
+        for entry in io(&here, fs::read_dir(&here))? {
+            let entry = io(&here, entry)?;
+            let r = rel.join(entry.file_name());
+            if io(&here, entry.file_type())?.is_dir() {
+                walk(base, &r, out)?;
+            }
+            out.push(r);
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, Path::new(""), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Packs `staging` into the newc archive `out` with the system cpio.
+fn pack(staging: &Path, out: &Path) -> Result<()> {
+    let list: String = tree(staging)?.iter().map(|p| format!("{}\n", p.display())).collect();
+    let tmp = out.with_extension("cpio.tmp");
+    let file = io(&tmp, fs::File::create(&tmp))?;
+    let mut child = Command::new("cpio")
+        .args(["-o", "-H", "newc", "--owner=0:0", "--reproducible", "--quiet"])
+        .current_dir(staging)
+        .stdin(Stdio::piped())
+        .stdout(file)
+        .spawn()
+        .map_err(|e| format!("cannot run cpio: {e}"))?;
+    let mut stdin = child.stdin.take().expect("stdin was piped");
+    io(&tmp, stdin.write_all(list.as_bytes()))?;
+    drop(stdin);
+    let status = io(&tmp, child.wait())?;
+    if !status.success() {
+        return Err(format!("cpio failed for {} ({status})", staging.display()));
+    }
+    io(out, fs::rename(&tmp, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_deterministic_and_not_an_elf() {
+        let g = garbage();
+        assert_eq!(g.len(), GARBAGE_LEN);
+        assert_eq!(g, garbage());
+        assert_ne!(&g[..4], b"\x7fELF");
+    }
+
+    #[test]
+    fn variants_hold_what_their_names_say() {
+        let k: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        assert_eq!(kernel_for(Image::Normal, &k).unwrap(), k);
+        assert_eq!(kernel_for(Image::Truncated, &k).unwrap(), &k[..1000]);
+        assert!(kernel_for(Image::Missing, &k).is_none());
+    }
+
+    #[test]
+    fn packs_a_sorted_archive_the_abi_reader_understands() {
+        let dir = std::env::temp_dir().join(format!("xtask-image-test-{}", std::process::id()));
+        let staging = dir.join("stage");
+        let _ = fs::remove_dir_all(&dir);
+        stage(&staging, Some(b"\x7fELF-kernel")).unwrap();
+        let out = dir.join("t.cpio");
+        pack(&staging, &out).unwrap();
+        let bytes = fs::read(&out).unwrap();
+        let k = abi::cpio::find(&bytes, abi::boot::KERNEL_PATH).unwrap().unwrap();
+        assert_eq!(k.data, b"\x7fELF-kernel");
+        assert_eq!((k.header.uid, k.header.gid), (0, 0));
+        // Packing again gives the same bytes.
+        stage(&staging, Some(b"\x7fELF-kernel")).unwrap();
+        pack(&staging, &out).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), bytes);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
