@@ -14,6 +14,7 @@ mod bootinfo;
 mod debug;
 mod kenv;
 mod ktest;
+mod lwkt;
 mod mem;
 mod panic;
 mod tty;
@@ -40,6 +41,7 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
 
     let features = md::cpu::init_bsp();
     md::descriptors_init_bsp();
+    lwkt::globaldata::init_bsp(md::cpu::apic_id());
     md::pic::disable();
     kprintln!("cpu: {}", features);
 

@@ -69,5 +69,4 @@ pub fn init_bsp() {
         ES::set_reg(SegmentSelector(0));
         load_tss(TSS_SEL);
     }
-    super::percpu::init_bsp();
 }

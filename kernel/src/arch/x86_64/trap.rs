@@ -126,7 +126,7 @@ fn report(out: &mut impl Write, f: &TrapFrame, cr2: u64, console_bypassed: bool)
         f.vector,
         name(f.vector).split(' ').next().unwrap_or("?"),
         f.error,
-        super::cpu::apic_id()
+        super::percpu::try_current().map_or(0, |h| h.cpuid.load(Ordering::Relaxed))
     );
     let _ =
         writeln!(out, "fault: {} in {} mode", name(f.vector), if f.cs & 3 == 3 { "user" } else { "kernel" });

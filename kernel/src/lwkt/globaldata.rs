@@ -1,0 +1,87 @@
+//! Per-CPU globaldata (DragonFly's `struct globaldata`), reached through GS.
+//!
+//! Only the owning CPU changes its globaldata's scheduling state; other CPUs read the few
+//! fields meant for them and otherwise talk to a CPU through its IPI queues.
+use crate::arch::x86_64::percpu::{self, PcpuHeader};
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// Most CPUs Damselfly runs on (CPU masks are one `u64`).
+pub const MAXCPU: usize = 64;
+
+/// One CPU's globaldata.
+#[repr(C)]
+pub struct GlobalData {
+    /// The machine-dependent head, at GS offset 0 (assembly uses its fields).
+    pub md: PcpuHeader,
+    /// This CPU's number, 0 for the boot CPU.
+    pub cpuid: usize,
+}
+
+static BSP: GlobalData = GlobalData { md: PcpuHeader::new(0, 0), cpuid: 0 };
+static CPUS: [AtomicPtr<GlobalData>; MAXCPU] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAXCPU];
+static NCPUS: AtomicUsize = AtomicUsize::new(1);
+
+/// Installs the boot CPU's globaldata (a static: this runs before the heap exists).
+pub fn init_bsp(apic_id: u32) -> &'static GlobalData {
+    BSP.md.apic_id.store(apic_id, Ordering::Relaxed);
+    CPUS[0].store(&BSP as *const GlobalData as *mut GlobalData, Ordering::Release);
+    percpu::install(&BSP.md);
+    &BSP
+}
+
+/// Allocates the globaldata of application processor `cpuid` (on the boot CPU, before the AP
+/// starts). Returns `None` for a cpuid out of range or already taken.
+pub fn alloc_ap(cpuid: usize, apic_id: u32) -> Option<&'static GlobalData> {
+    if cpuid == 0 || cpuid >= MAXCPU || !CPUS[cpuid].load(Ordering::Acquire).is_null() {
+        return None;
+    }
+    let gd: &'static GlobalData =
+        Box::leak(Box::new(GlobalData { md: PcpuHeader::new(cpuid as u32, apic_id), cpuid }));
+    CPUS[cpuid].store(gd as *const GlobalData as *mut GlobalData, Ordering::Release);
+    NCPUS.fetch_max(cpuid + 1, Ordering::AcqRel);
+    Some(gd)
+}
+
+/// Points this CPU's GS at `gd` (an AP calls this first thing in Rust).
+#[allow(dead_code)] // Called by the AP start-up code, which lands next.
+pub fn install(gd: &'static GlobalData) {
+    percpu::install(&gd.md);
+}
+
+/// This CPU's globaldata.
+#[inline]
+pub fn mycpu() -> &'static GlobalData {
+    // SAFETY: the header is the first field of a GlobalData (repr(C)), and every installed
+    // header belongs to one: init_bsp and install are the only ways to set GS.
+    unsafe { &*(percpu::current() as *const PcpuHeader as *const GlobalData) }
+}
+
+/// CPU `cpuid`'s globaldata, if that CPU exists.
+pub fn globaldata(cpuid: usize) -> Option<&'static GlobalData> {
+    let p = CPUS.get(cpuid)?.load(Ordering::Acquire);
+    // SAFETY: non-null entries point at 'static GlobalData (the BSP static or leaked boxes).
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// Number of CPU slots allocated (the highest cpuid + 1).
+pub fn ncpus() -> usize {
+    NCPUS.load(Ordering::Acquire)
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        /// GS reaches the boot CPU's globaldata, which is registered as CPU 0.
+        fn boot_cpu_globaldata() {
+            let gd = mycpu();
+            kassert_eq!(gd.cpuid, 0);
+            kassert!(core::ptr::eq(gd, globaldata(0).ok_or("cpu 0 missing")?), "gs is not cpu 0");
+            kassert!(ncpus() >= 1, "ncpus {}", ncpus());
+            kassert!(alloc_ap(0, 0).is_none() && alloc_ap(MAXCPU, 0).is_none(), "bad cpuids accepted");
+            Ok(())
+        }
+    }
+}
