@@ -118,6 +118,12 @@ fn map_kernel_range(pml4: u64, start: u64, end: u64, flags: u64) {
 /// Builds the kernel page tables and switches to them.
 pub fn init_kernel_pmap(bi: &BootInfo) {
     let pml4 = alloc_table();
+    // Every kernel-half PML4 slot gets its PDPT now, so later kernel mappings only change
+    // lower levels, which every address space shares by copying the top-half PML4 entries.
+    for slot in 256..512 {
+        // SAFETY: pml4 is the table just allocated, reached through the direct map.
+        unsafe { *table(pml4).add(slot) = alloc_table() | pte::PRESENT | pte::WRITABLE };
+    }
     // The first MiB holds firmware tables (the RSDP, the MP table) the platform code reads.
     map_direct(pml4, 0, 0x10_0000);
     for r in bi.mem_map() {
@@ -148,6 +154,23 @@ pub fn init_kernel_pmap(bi: &BootInfo) {
     };
     KERNEL_PML4.store(pml4, Ordering::Release);
     log::debug!("pmap: kernel tables at {:#x}, {} table pages", pml4, TABLE_PAGES.load(Ordering::Relaxed));
+}
+
+/// Maps one 4 KiB kernel page `va` to `pa` in the kernel pmap (kernel half only, so every
+/// address space sees it). `flags` adds to PRESENT|GLOBAL, e.g. WRITABLE|NO_EXECUTE. The
+/// page must not be mapped already on any CPU (no shootdown is needed for a new mapping).
+pub fn map_kernel_page(va: u64, pa: u64, flags: u64) {
+    assert!(
+        va >= DIRECT_MAP_BASE && va.is_multiple_of(PAGE) && pa.is_multiple_of(PAGE),
+        "map_kernel_page({va:#x})"
+    );
+    map(KERNEL_PML4.load(Ordering::Acquire), va, pa, PAGE, flags | pte::GLOBAL);
+}
+
+/// The physical address of the kernel PML4.
+#[allow(dead_code)] // Used by AP start-up and by user address spaces.
+pub fn kernel_pml4() -> u64 {
+    KERNEL_PML4.load(Ordering::Acquire)
 }
 
 /// The leaf entry mapping `va` in the current address space, or `None`.

@@ -1,0 +1,103 @@
+//! Kernel stacks with an unmapped guard page below each (DragonFly's `td_kstack`).
+//!
+//! Stacks live in their own kernel-half window, page by page, so the page under every stack
+//! can stay unmapped: running off the bottom faults at once instead of corrupting a
+//! neighbour. Freed stacks keep their mapping and go on a free list of their size, so freeing
+//! never needs a TLB shootdown.
+use super::{phys, PAGE_SIZE};
+use crate::arch::x86_64::pmap::{self, pte};
+use alloc::vec::Vec;
+use spin::Mutex;
+
+/// Start of the kernel-stack window (PML4 slot 352).
+pub const KSTACK_WINDOW: u64 = 0xffff_b000_0000_0000;
+/// Size of the window.
+const KSTACK_WINDOW_SIZE: u64 = 1 << 39;
+const PAGE: u64 = PAGE_SIZE as u64;
+
+/// One kernel stack: `[bottom, top)` is mapped, the page below `bottom` is not.
+#[derive(Debug)]
+pub struct KernelStack {
+    bottom: u64,
+    pages: usize,
+}
+
+impl KernelStack {
+    /// The lowest mapped address.
+    pub fn bottom(&self) -> u64 {
+        self.bottom
+    }
+
+    /// The initial stack pointer (one past the highest byte).
+    pub fn top(&self) -> u64 {
+        self.bottom + self.pages as u64 * PAGE
+    }
+
+    /// The unmapped guard page.
+    pub fn guard_page(&self) -> u64 {
+        self.bottom - PAGE
+    }
+
+}
+
+struct Window {
+    next: u64,
+    free: Vec<KernelStack>,
+}
+
+static WINDOW: Mutex<Window> = Mutex::new(Window { next: KSTACK_WINDOW, free: Vec::new() });
+
+/// Allocates a stack of `pages` pages (plus its guard). `None` when memory or window runs out.
+pub fn alloc(pages: usize) -> Option<KernelStack> {
+    let mut w = WINDOW.lock();
+    if let Some(i) = w.free.iter().position(|s| s.pages == pages) {
+        return Some(w.free.swap_remove(i));
+    }
+    let span = (pages as u64 + 1) * PAGE;
+    if w.next + span > KSTACK_WINDOW + KSTACK_WINDOW_SIZE {
+        return None;
+    }
+    let bottom = w.next + PAGE;
+    let mut mapped = 0;
+    while mapped < pages {
+        let Some(pa) = phys::alloc_zeroed() else { break };
+        pmap::map_kernel_page(bottom + mapped as u64 * PAGE, pa, pte::WRITABLE | pte::NO_EXECUTE);
+        mapped += 1;
+    }
+    // Even a partly mapped span is consumed, so no stale mapping is handed out twice.
+    w.next += span;
+    if mapped < pages {
+        return None;
+    }
+    Some(KernelStack { bottom, pages })
+}
+
+/// Returns a stack for reuse. The caller guarantees nothing runs on it any more.
+pub fn free(stack: KernelStack) {
+    WINDOW.lock().free.push(stack);
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, ktest};
+
+    ktest! {
+        /// A stack is mapped and writable, its guard page is not, and a freed stack is reused.
+        fn guarded_and_reused() {
+            let s = alloc(4).ok_or("no stack")?;
+            kassert!(pmap::lookup(s.guard_page()).is_none(), "guard mapped");
+            for p in (s.bottom()..s.top()).step_by(PAGE_SIZE) {
+                let e = pmap::lookup(p).ok_or("stack page unmapped")?;
+                kassert!(e & pte::WRITABLE != 0 && e & pte::NO_EXECUTE != 0, "pte {:#x}", e);
+                // SAFETY: the page is ours and mapped writable.
+                unsafe { (p as *mut u64).write_volatile(p) };
+            }
+            let bottom = s.bottom();
+            free(s);
+            let t = alloc(4).ok_or("no stack")?;
+            kassert!(t.bottom() == bottom, "freed stack not reused");
+            free(t);
+            Ok(())
+        }
+    }
+}
