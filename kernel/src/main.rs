@@ -48,6 +48,7 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     mem::phys::init(bi);
     md::pmap::init_kernel_pmap(bi);
     mem::heap::init();
+    lwkt::init_bsp();
     debug::ksym::init(bi);
     mem::phys::print_summary();
     log::info!("command line: {}", core::str::from_utf8(bi.cmdline()).unwrap_or("<not UTF-8>"));

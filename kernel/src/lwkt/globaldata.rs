@@ -2,12 +2,29 @@
 //!
 //! Only the owning CPU changes its globaldata's scheduling state; other CPUs read the few
 //! fields meant for them and otherwise talk to a CPU through its IPI queues.
+use super::cpulocal::CpuLocal;
+use super::sched::Sched;
+use super::stats::CpuStats;
 use crate::arch::x86_64::percpu::{self, PcpuHeader};
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Most CPUs Damselfly runs on (CPU masks are one `u64`).
 pub const MAXCPU: usize = 64;
+
+/// `gd_reqflags` bits: work deferred by a critical section, and reschedule requests.
+pub mod rqf {
+    /// IPI messages are waiting in an inbound ring.
+    pub const IPIQ: u32 = 1 << 0;
+    /// A hardware interrupt is pending in `ipending`.
+    pub const INTPEND: u32 = 1 << 1;
+    /// A timer interrupt was deferred.
+    pub const TIMER: u32 = 1 << 2;
+    /// A higher-priority LWKT thread became runnable.
+    pub const AST_LWKT_RESCHED: u32 = 1 << 3;
+    /// What `crit_exit` replays on its last exit.
+    pub const IDLECHECK_MASK: u32 = IPIQ | INTPEND | TIMER;
+}
 
 /// One CPU's globaldata.
 #[repr(C)]
@@ -16,9 +33,53 @@ pub struct GlobalData {
     pub md: PcpuHeader,
     /// This CPU's number, 0 for the boot CPU.
     pub cpuid: usize,
+    /// `gd_reqflags`: see [`rqf`]. Other CPUs may set bits.
+    pub reqflags: AtomicU32,
+    /// Hardware vectors deferred by a critical section (bit per vector).
+    pub ipending: [AtomicU64; 4],
+    /// Interrupt nesting depth (`gd_intr_nesting_level`): no switching while non-zero.
+    pub intr_nesting: AtomicU32,
+    /// Bit n: CPU n has queued IPI messages for this CPU (`gd_ipimask`).
+    pub ipimask: AtomicU64,
+    /// IPI doorbell: 1 while an interrupt is on its way or being handled (`gd_npoll`).
+    pub npoll: AtomicU32,
+    /// Depth of IPI processing on this CPU (callbacks that send nest).
+    pub processing_ipiq: AtomicU32,
+    /// The LWKT scheduler's state: run queues, idle thread. Owner only.
+    pub sched: CpuLocal<Sched>,
+    /// Counters other subsystems and /proc read.
+    pub stats: CpuStats,
 }
 
-static BSP: GlobalData = GlobalData { md: PcpuHeader::new(0, 0), cpuid: 0 };
+impl GlobalData {
+    const fn new(cpuid: usize, apic_id: u32) -> GlobalData {
+        GlobalData {
+            md: PcpuHeader::new(cpuid as u32, apic_id),
+            cpuid,
+            reqflags: AtomicU32::new(0),
+            ipending: [const { AtomicU64::new(0) }; 4],
+            intr_nesting: AtomicU32::new(0),
+            ipimask: AtomicU64::new(0),
+            npoll: AtomicU32::new(0),
+            processing_ipiq: AtomicU32::new(0),
+            sched: CpuLocal::new(Sched::new()),
+            stats: CpuStats::new(),
+        }
+    }
+
+    /// True when a critical section deferred work that `splz` must replay.
+    #[inline]
+    pub fn reqflags_pending(&self) -> bool {
+        self.reqflags.load(Ordering::Relaxed) & rqf::IDLECHECK_MASK != 0
+    }
+
+    /// This CPU's bit in CPU masks.
+    pub fn cpumask(&self) -> u64 {
+        1 << self.cpuid
+    }
+}
+
+static BSP: GlobalData = GlobalData::new(0, 0);
 static CPUS: [AtomicPtr<GlobalData>; MAXCPU] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAXCPU];
 static NCPUS: AtomicUsize = AtomicUsize::new(1);
 
@@ -36,8 +97,7 @@ pub fn alloc_ap(cpuid: usize, apic_id: u32) -> Option<&'static GlobalData> {
     if cpuid == 0 || cpuid >= MAXCPU || !CPUS[cpuid].load(Ordering::Acquire).is_null() {
         return None;
     }
-    let gd: &'static GlobalData =
-        Box::leak(Box::new(GlobalData { md: PcpuHeader::new(cpuid as u32, apic_id), cpuid }));
+    let gd: &'static GlobalData = Box::leak(Box::new(GlobalData::new(cpuid, apic_id)));
     CPUS[cpuid].store(gd as *const GlobalData as *mut GlobalData, Ordering::Release);
     NCPUS.fetch_max(cpuid + 1, Ordering::AcqRel);
     Some(gd)

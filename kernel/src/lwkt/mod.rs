@@ -1,4 +1,19 @@
-//! LWKT: DragonFly's light-weight kernel threads. Per-CPU globaldata, and (as the LWKT
-//! milestone lands) threads owned by one CPU, IPI queues, tokens and message ports.
+//! LWKT: DragonFly's light-weight kernel threads. Per-CPU globaldata, threads owned by one
+//! CPU with per-CPU run queues, critical sections that defer interrupts, IPI queues, and
+//! serializing tokens.
+pub mod cpulocal;
+pub mod crit;
 pub mod globaldata;
+pub mod ipiq;
+pub mod queue;
+pub mod sched;
 pub mod smp;
+pub mod splz;
+pub mod stats;
+pub mod thread;
+pub mod token;
+
+/// Starts LWKT on the boot CPU: the running context becomes thread 0, the idle thread exists.
+pub fn init_bsp() {
+    sched::init_bsp();
+}

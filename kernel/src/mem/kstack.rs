@@ -37,7 +37,6 @@ impl KernelStack {
     pub fn guard_page(&self) -> u64 {
         self.bottom - PAGE
     }
-
 }
 
 struct Window {
@@ -50,7 +49,8 @@ static WINDOW: Mutex<Window> = Mutex::new(Window { next: KSTACK_WINDOW, free: Ve
 /// Allocates a stack of `pages` pages (plus its guard). `None` when memory or window runs out.
 pub fn alloc(pages: usize) -> Option<KernelStack> {
     let mut w = WINDOW.lock();
-    if let Some(i) = w.free.iter().position(|s| s.pages == pages) {
+    // The most recently freed stack first: its pages are the likeliest to be cache-warm.
+    if let Some(i) = w.free.iter().rposition(|s| s.pages == pages) {
         return Some(w.free.swap_remove(i));
     }
     let span = (pages as u64 + 1) * PAGE;

@@ -1,6 +1,7 @@
 //! GDT and TSS. The segment order is the one SYSCALL/SYSRET need (STAR): kernel code,
 //! kernel data, user code32, user data, user code64, then the TSS.
 use super::stack::{GuardedStack, IST_STACK_SIZE};
+use core::cell::UnsafeCell;
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
@@ -33,7 +34,14 @@ pub const TSS_SEL: SegmentSelector = SegmentSelector::new(6, PrivilegeLevel::Rin
 pub static BSP_IST_STACKS: [GuardedStack<IST_STACK_SIZE>; 3] =
     [GuardedStack::new(), GuardedStack::new(), GuardedStack::new()];
 
-static BSP_TSS: Once<TaskStateSegment> = Once::new();
+/// The boot CPU's TSS. The CPU reads it, and the switch code rewrites `rsp0` in it.
+struct TssCell(UnsafeCell<TaskStateSegment>);
+
+// SAFETY: only the boot CPU writes its TSS (set_rsp0 runs on the owning CPU with the
+// switch's critical section held); the hardware reads it only on that CPU.
+unsafe impl Sync for TssCell {}
+
+static BSP_TSS: Once<TssCell> = Once::new();
 static BSP_GDT: Once<GlobalDescriptorTable<8>> = Once::new();
 
 fn build_gdt(tss: &'static TaskStateSegment) -> GlobalDescriptorTable<8> {
@@ -57,8 +65,10 @@ pub fn init_bsp() {
         for (slot, stack) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(&BSP_IST_STACKS) {
             tss.interrupt_stack_table[slot as usize - 1] = VirtAddr::new(stack.top());
         }
-        tss
+        TssCell(UnsafeCell::new(tss))
     });
+    // SAFETY: the TSS lives in a static for ever; descriptors only record its address.
+    let tss: &'static TaskStateSegment = unsafe { &*tss.0.get() };
     let gdt = BSP_GDT.call_once(|| build_gdt(tss));
     gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded, which lives in a static.
@@ -68,5 +78,16 @@ pub fn init_bsp() {
         DS::set_reg(SegmentSelector(0));
         ES::set_reg(SegmentSelector(0));
         load_tss(TSS_SEL);
+    }
+}
+
+/// Sets the stack the CPU switches to on entry from user mode (TSS.rsp0) for CPU `cpu`.
+pub fn set_rsp0(cpu: usize, top: u64) {
+    if cpu != 0 {
+        return; // Application processors get their own TSS with the SMP start-up code.
+    }
+    if let Some(t) = BSP_TSS.get() {
+        // SAFETY: see TssCell: the owning CPU updates its own TSS.
+        unsafe { (*t.0.get()).privilege_stack_table[0] = VirtAddr::new(top) };
     }
 }

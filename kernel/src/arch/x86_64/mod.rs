@@ -10,6 +10,7 @@ pub mod power;
 pub mod smap;
 pub mod stack;
 pub mod start;
+pub mod switch;
 pub mod trap;
 mod trap_entry;
 
