@@ -9,3 +9,4 @@ extern crate std;
 pub mod boot;
 pub mod cpio;
 pub mod debug_exit;
+pub mod errno;

@@ -2,8 +2,10 @@
 //!
 //! Only the owning CPU changes its globaldata's scheduling state; other CPUs read the few
 //! fields meant for them and otherwise talk to a CPU through its IPI queues.
+use super::callout::CalloutList;
 use super::cpulocal::CpuLocal;
 use super::sched::Sched;
+use super::sleep::SleepHash;
 use super::stats::CpuStats;
 use crate::arch::x86_64::percpu::{self, PcpuHeader};
 use alloc::boxed::Box;
@@ -49,6 +51,12 @@ pub struct GlobalData {
     pub sched: CpuLocal<Sched>,
     /// Counters other subsystems and /proc read.
     pub stats: CpuStats,
+    /// Clock ticks (hardclock) this CPU has taken.
+    pub ticks: AtomicU64,
+    /// Callouts armed on this CPU. Owner only.
+    pub callouts: CpuLocal<CalloutList>,
+    /// This CPU's tsleep queues (`gd_tsleep_hash`). Owner only.
+    pub sleepq: CpuLocal<SleepHash>,
 }
 
 impl GlobalData {
@@ -64,6 +72,9 @@ impl GlobalData {
             processing_ipiq: AtomicU32::new(0),
             sched: CpuLocal::new(Sched::new()),
             stats: CpuStats::new(),
+            ticks: AtomicU64::new(0),
+            callouts: CpuLocal::new(CalloutList::new()),
+            sleepq: CpuLocal::new(SleepHash::new()),
         }
     }
 

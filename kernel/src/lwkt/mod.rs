@@ -1,12 +1,15 @@
 //! LWKT: DragonFly's light-weight kernel threads. Per-CPU globaldata, threads owned by one
 //! CPU with per-CPU run queues, critical sections that defer interrupts, IPI queues, and
 //! serializing tokens.
+pub mod callout;
+pub mod clock;
 pub mod cpulocal;
 pub mod crit;
 pub mod globaldata;
 pub mod ipiq;
 pub mod queue;
 pub mod sched;
+pub mod sleep;
 pub mod smp;
 pub mod splz;
 pub mod stats;

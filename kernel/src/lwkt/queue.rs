@@ -19,8 +19,16 @@ impl Links {
     }
 }
 
-/// A FIFO of threads.
-pub struct ThreadQueue {
+/// Which of a thread's link pairs a queue uses.
+pub mod link {
+    /// The run queue (`td_threadq`).
+    pub const RUNQ: usize = 0;
+    /// The tsleep queue (`td_sleepq`): a thread may sit on both while it runs towards tsleep.
+    pub const SLEEPQ: usize = 1;
+}
+
+/// A FIFO of threads, linked through the thread's link pair `L` (see [`link`]).
+pub struct ThreadQueue<const L: usize = 0> {
     head: *const Thread,
     tail: *const Thread,
     len: usize,
@@ -29,12 +37,12 @@ pub struct ThreadQueue {
 // SAFETY: a queue is only used by its owning CPU inside a critical section (see the module
 // comment); the raw pointers are to threads kept alive by their Arc until they leave every
 // queue (reaping requires that).
-unsafe impl Send for ThreadQueue {}
+unsafe impl<const L: usize> Send for ThreadQueue<L> {}
 
-impl ThreadQueue {
+impl<const L: usize> ThreadQueue<L> {
     /// An empty queue.
-    pub const fn new() -> ThreadQueue {
-        ThreadQueue { head: ptr::null(), tail: ptr::null(), len: 0 }
+    pub const fn new() -> Self {
+        Self { head: ptr::null(), tail: ptr::null(), len: 0 }
     }
 
     /// Number of threads queued.
@@ -56,13 +64,13 @@ impl ThreadQueue {
     /// The thread after `td` on this queue.
     pub fn next(&self, td: &Thread) -> Option<&Thread> {
         // SAFETY: `td` is on this queue, so its links are ours to read and its successor lives.
-        unsafe { (*td.links()).next.as_ref() }
+        unsafe { (*td.links(L)).next.as_ref() }
     }
 
     /// Appends `td`, which must be on no queue.
     pub fn push_back(&mut self, td: &Thread) {
         // SAFETY: the owning CPU has exclusive use of `td`'s links (module invariant).
-        let l = unsafe { &mut *td.links() };
+        let l = unsafe { &mut *td.links(L) };
         assert!(!l.queued, "thread {} already queued", td.name());
         l.queued = true;
         l.next = ptr::null();
@@ -72,7 +80,7 @@ impl ThreadQueue {
             self.head = p;
         } else {
             // SAFETY: the tail is a live queued thread whose links we own.
-            unsafe { (*(*self.tail).links()).next = p };
+            unsafe { (*(*self.tail).links(L)).next = p };
         }
         self.tail = p;
         self.len += 1;
@@ -81,7 +89,7 @@ impl ThreadQueue {
     /// Inserts `td` at the front.
     pub fn push_front(&mut self, td: &Thread) {
         // SAFETY: as in push_back.
-        let l = unsafe { &mut *td.links() };
+        let l = unsafe { &mut *td.links(L) };
         assert!(!l.queued, "thread {} already queued", td.name());
         l.queued = true;
         l.prev = ptr::null();
@@ -91,7 +99,7 @@ impl ThreadQueue {
             self.tail = p;
         } else {
             // SAFETY: the head is a live queued thread whose links we own.
-            unsafe { (*(*self.head).links()).prev = p };
+            unsafe { (*(*self.head).links(L)).prev = p };
         }
         self.head = p;
         self.len += 1;
@@ -101,17 +109,17 @@ impl ThreadQueue {
     pub fn remove(&mut self, td: &Thread) {
         // SAFETY: `td` is on this queue; its neighbours are live queued threads.
         unsafe {
-            let l = &mut *td.links();
+            let l = &mut *td.links(L);
             assert!(l.queued, "thread {} not queued", td.name());
             if l.prev.is_null() {
                 self.head = l.next;
             } else {
-                (*(*l.prev).links()).next = l.next;
+                (*(*l.prev).links(L)).next = l.next;
             }
             if l.next.is_null() {
                 self.tail = l.prev;
             } else {
-                (*(*l.next).links()).prev = l.prev;
+                (*(*l.next).links(L)).prev = l.prev;
             }
             *l = Links::new();
         }

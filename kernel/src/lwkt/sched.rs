@@ -7,7 +7,7 @@
 //! and picks the first thread, by priority then FIFO, that gets all of its tokens back.
 use super::crit::{crit, crit_enter, crit_exit, crit_exit_noyield};
 use super::globaldata::{mycpu, rqf, GlobalData};
-use super::queue::ThreadQueue;
+use super::queue::{link, ThreadQueue};
 use super::stats::bump;
 use super::thread::{pri, tdf, Thread, ThreadHandle};
 use super::{ipiq, token};
@@ -31,7 +31,12 @@ pub struct Sched {
 impl Sched {
     /// Empty.
     pub const fn new() -> Sched {
-        Sched { runq: [const { ThreadQueue::new() }; NQS], mask: 0, idle: None, thread0: None }
+        Sched {
+            runq: [const { ThreadQueue::<{ link::RUNQ }>::new() }; NQS],
+            mask: 0,
+            idle: None,
+            thread0: None,
+        }
     }
 
     fn enqueue(&mut self, td: &Thread) {
@@ -179,6 +184,18 @@ fn schedule_remote(arg: usize, _: usize) {
     } else {
         // It migrated meanwhile: chase it.
         ipiq::send(td.gd(), schedule_remote, arg, 0);
+    }
+}
+
+/// lwkt_schedulerclock, from the clock tick: when the running thread has equal-priority peers
+/// ask for a round-robin switch. Kernel threads are not preempted, so the request is honoured
+/// at the next yield point (or return to user mode).
+pub(super) fn schedulerclock(gd: &GlobalData) {
+    let Some(td) = try_curthread() else { return };
+    // SAFETY: called from the clock interrupt on this CPU with interrupts off.
+    let s = unsafe { gd.sched.get() };
+    if s.runq[td.pri() as usize].len() > 1 {
+        gd.reqflags.fetch_or(rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
     }
 }
 

@@ -70,7 +70,7 @@ pub struct Thread {
     pri: AtomicU32,
     critcount: AtomicU32,
     flags: AtomicU32,
-    links: UnsafeCell<Links>,
+    links: [UnsafeCell<Links>; 2],
     toks: UnsafeCell<TokenStack>,
     wchan: AtomicU64,
     wmesg: UnsafeCell<&'static str>,
@@ -121,7 +121,7 @@ impl Thread {
             pri: AtomicU32::new(pri.min(pri::MAX)),
             critcount: AtomicU32::new(0),
             flags: AtomicU32::new(0),
-            links: UnsafeCell::new(Links::new()),
+            links: [UnsafeCell::new(Links::new()), UnsafeCell::new(Links::new())],
             toks: UnsafeCell::new(TokenStack::new()),
             wchan: AtomicU64::new(0),
             wmesg: UnsafeCell::new(""),
@@ -227,8 +227,8 @@ impl Thread {
         self.flags.fetch_and(!bits, Ordering::Relaxed);
     }
 
-    pub(super) fn links(&self) -> *mut Links {
-        self.links.get()
+    pub(super) fn links(&self, which: usize) -> *mut Links {
+        self.links[which].get()
     }
 
     pub(super) fn toks(&self) -> *mut TokenStack {
