@@ -47,6 +47,8 @@ pub struct GlobalData {
     pub npoll: AtomicU32,
     /// Depth of IPI processing on this CPU (callbacks that send nest).
     pub processing_ipiq: AtomicU32,
+    /// Spinlocks held on this CPU (`gd_spinlocks`): a switch with one held is a bug.
+    pub spinlocks: AtomicU32,
     /// The LWKT scheduler's state: run queues, idle thread. Owner only.
     pub sched: CpuLocal<Sched>,
     /// Counters other subsystems and /proc read.
@@ -70,6 +72,7 @@ impl GlobalData {
             ipimask: AtomicU64::new(0),
             npoll: AtomicU32::new(0),
             processing_ipiq: AtomicU32::new(0),
+            spinlocks: AtomicU32::new(0),
             sched: CpuLocal::new(Sched::new()),
             stats: CpuStats::new(),
             ticks: AtomicU64::new(0),

@@ -9,6 +9,7 @@ pub mod globaldata;
 pub mod ipiq;
 pub mod queue;
 pub mod sched;
+pub mod serialize;
 pub mod sleep;
 pub mod smp;
 pub mod splz;

@@ -275,6 +275,7 @@ fn choose(gd: &GlobalData) -> &'static Thread {
 fn switch_inner() {
     let gd = mycpu();
     assert!(gd.intr_nesting.load(Ordering::Relaxed) == 0, "lwkt_switch inside an interrupt");
+    assert!(gd.spinlocks.load(Ordering::Relaxed) == 0, "lwkt_switch with a spinlock held");
     let td = curthread();
     crit_enter();
     gd.reqflags.fetch_and(!rqf::AST_LWKT_RESCHED, Ordering::Relaxed);

@@ -81,6 +81,16 @@ pub fn tsleep_interlock(ident: usize) {
     crit_exit();
 }
 
+/// Takes the current thread off the sleep queue an interlock put it on, when it decided not
+/// to sleep after all.
+pub fn tsleep_cancel() {
+    crit_enter();
+    let td = curthread();
+    dequeue(mycpu(), td);
+    td.set_wchan(0, "");
+    crit_exit();
+}
+
 fn endtsleep(arg: usize) {
     // SAFETY: the sleeping thread's tsleep frame owns the callout and stops it before
     // returning, so the thread is alive whenever this runs.
