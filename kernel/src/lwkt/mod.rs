@@ -7,6 +7,7 @@ pub mod cpulocal;
 pub mod crit;
 pub mod globaldata;
 pub mod ipiq;
+pub mod msgport;
 pub mod queue;
 pub mod sched;
 pub mod serialize;

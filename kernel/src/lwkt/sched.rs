@@ -135,6 +135,20 @@ pub fn ap_start(gd: &'static GlobalData, kstack_top: u64) -> ! {
 const IDLE_NAMES: [&str; 10] =
     ["idle0", "idle1", "idle2", "idle3", "idle4", "idle5", "idle6", "idle7", "idle8", "idle9"];
 
+/// A counted handle to the running thread.
+pub fn current_handle() -> ThreadHandle {
+    let td = curthread();
+    let _c = crit();
+    let s = sched_of(mycpu());
+    if let Some(h) = s.thread0.as_ref().filter(|h| core::ptr::eq(&***h, td)) {
+        return h.clone();
+    }
+    if let Some(h) = s.idle.as_ref().filter(|h| core::ptr::eq(&***h, td)) {
+        return h.clone();
+    }
+    td.self_handle().expect("running thread without a handle")
+}
+
 /// Creates a thread on CPU `cpu` (or this CPU for `None`) running `f`, and schedules it.
 pub fn create(
     name: &'static str,

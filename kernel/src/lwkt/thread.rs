@@ -270,6 +270,13 @@ impl Thread {
         unsafe { (*self.start.get()).take() }
     }
 
+    /// A counted handle to this thread, while it has not exited.
+    pub(super) fn self_handle(&self) -> Option<ThreadHandle> {
+        // SAFETY: the self reference is written at creation and taken only by reap, after the
+        // thread stopped running; callers run on the thread itself.
+        unsafe { (*self.self_ref.get()).clone().map(ThreadHandle) }
+    }
+
     /// Frees the stack and drops the self reference; called by another thread once this one
     /// has exited and been switched away from.
     pub(super) fn reap(&self) {
