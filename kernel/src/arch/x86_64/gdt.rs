@@ -1,6 +1,7 @@
 //! GDT and TSS. The segment order is the one SYSCALL/SYSRET need (STAR): kernel code,
 //! kernel data, user code32, user data, user code64, then the TSS.
 use super::stack::{GuardedStack, IST_STACK_SIZE};
+use core::cell::UnsafeCell;
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
@@ -33,10 +34,18 @@ pub const TSS_SEL: SegmentSelector = SegmentSelector::new(6, PrivilegeLevel::Rin
 pub static BSP_IST_STACKS: [GuardedStack<IST_STACK_SIZE>; 3] =
     [GuardedStack::new(), GuardedStack::new(), GuardedStack::new()];
 
-static BSP_TSS: Once<TaskStateSegment> = Once::new();
+/// A TSS in a cell: the CPU reads it on every entry from user mode while the kernel rewrites
+/// `rsp0` at every switch ([`set_rsp0`]).
+struct TssCell(UnsafeCell<TaskStateSegment>);
+
+// SAFETY: only the CPU that loaded a TSS writes it (rsp0, with interrupts off), and Rust code
+// never holds a reference into it across that write.
+unsafe impl Sync for TssCell {}
+
+static BSP_TSS: Once<TssCell> = Once::new();
 static BSP_GDT: Once<GlobalDescriptorTable<8>> = Once::new();
 
-fn build_gdt(tss: &'static TaskStateSegment) -> GlobalDescriptorTable<8> {
+fn build_gdt(tss: &'static TssCell) -> GlobalDescriptorTable<8> {
     let mut gdt = GlobalDescriptorTable::new();
     let sels = [
         gdt.append(Descriptor::kernel_code_segment()),
@@ -44,7 +53,8 @@ fn build_gdt(tss: &'static TaskStateSegment) -> GlobalDescriptorTable<8> {
         gdt.append(Descriptor::UserSegment(DescriptorFlags::USER_CODE32.bits())),
         gdt.append(Descriptor::user_data_segment()),
         gdt.append(Descriptor::user_code_segment()),
-        gdt.append(Descriptor::tss_segment(tss)),
+        // SAFETY: the TSS lives in a static, so it outlives the descriptor.
+        gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss.0.get()) }),
     ];
     debug_assert_eq!(sels, [KERNEL_CS, KERNEL_DS, USER_CS32, USER_DS, USER_CS, TSS_SEL]);
     gdt
@@ -57,7 +67,7 @@ pub fn init_bsp() {
         for (slot, stack) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(&BSP_IST_STACKS) {
             tss.interrupt_stack_table[slot as usize - 1] = VirtAddr::new(stack.top());
         }
-        tss
+        TssCell(UnsafeCell::new(tss))
     });
     let gdt = BSP_GDT.call_once(|| build_gdt(tss));
     gdt.load();
@@ -68,5 +78,18 @@ pub fn init_bsp() {
         DS::set_reg(SegmentSelector(0));
         ES::set_reg(SegmentSelector(0));
         load_tss(TSS_SEL);
+    }
+}
+
+/// Sets the boot CPU's TSS.rsp0: the stack the CPU switches to on an interrupt or exception
+/// from user mode. Called with interrupts off whenever the running kernel stack changes.
+pub fn set_rsp0(top: u64) {
+    let tss = BSP_TSS.get().expect("gdt::set_rsp0 before gdt::init_bsp");
+    // SAFETY: the TSS is a static only this CPU writes; the field is written in place without
+    // a reference (the struct is packed), and the CPU reads rsp0 only on a privilege change,
+    // which cannot happen in the middle of this store.
+    unsafe {
+        let rsp0 = core::ptr::addr_of_mut!((*tss.0.get()).privilege_stack_table).cast::<VirtAddr>();
+        rsp0.write_unaligned(VirtAddr::new(top));
     }
 }
