@@ -17,6 +17,7 @@ mod ktest;
 mod lwkt;
 mod mem;
 mod panic;
+mod syscall;
 mod tty;
 
 use arch::x86_64 as md;

@@ -10,8 +10,10 @@ pub mod power;
 pub mod smap;
 pub mod stack;
 pub mod start;
+pub mod syscall_entry;
 pub mod trap;
 mod trap_entry;
+pub mod usermode;
 
 /// Loads the boot CPU's GDT, TSS and IDT.
 pub fn descriptors_init_bsp() {
