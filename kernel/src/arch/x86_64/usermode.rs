@@ -278,3 +278,5 @@ unsafe extern "C" fn usermode_resume(saved_rsp: u64) -> ! {
     )
 }
 
+
+mod tests;
