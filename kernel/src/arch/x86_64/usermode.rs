@@ -18,7 +18,7 @@ use super::trap::TrapFrame;
 use crate::lwkt::globaldata::MAXCPU;
 use core::cell::UnsafeCell;
 use core::mem::{offset_of, size_of, MaybeUninit};
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 use x86_64::registers::rflags::RFlags;
 use x86_64::VirtAddr;
@@ -108,14 +108,20 @@ struct Trip {
     saved_rsp: UnsafeCell<u64>,
     /// The running trip's landing; null when no trip runs on this CPU.
     landing: AtomicPtr<Landing>,
+    /// A kernel-mode probe ([`probe_kernel_fault`]) runs instead of a user trip.
+    probing: AtomicBool,
 }
 
 // SAFETY: each CPU uses only its own slot (indexed by its cpuid).
 unsafe impl Sync for Trip {}
 
-static TRIPS: [Trip; MAXCPU] =
-    [const { Trip { saved_rsp: UnsafeCell::new(0), landing: AtomicPtr::new(core::ptr::null_mut()) } };
-        MAXCPU];
+static TRIPS: [Trip; MAXCPU] = [const {
+    Trip {
+        saved_rsp: UnsafeCell::new(0),
+        landing: AtomicPtr::new(core::ptr::null_mut()),
+        probing: AtomicBool::new(false),
+    }
+}; MAXCPU];
 
 /// Trips that ended, by kind (diagnostics).
 pub static TRIPS_ENDED: AtomicU64 = AtomicU64::new(0);
@@ -194,6 +200,42 @@ pub fn syscall_exit(frame: &TrapFrame) -> ! {
     come_back(frame, Exit { kind: ExitKind::Syscall, vector: frame.vector, error: frame.error, cr2: 0 })
 }
 
+/// Calls the code at `target` with `arg` in rdi, in kernel mode, turning a page fault it
+/// takes into an [`Exit`] instead of a fatal report; `None` when the call returned. Only for
+/// tests that show the kernel cannot execute (SMEP) or read (SMAP) user pages: nothing else
+/// may take a kernel-mode page fault on purpose (copyin/copyout get their own fixups).
+pub fn probe_kernel_fault(target: u64, arg: u64) -> Option<Exit> {
+    let flags = x86_64::instructions::interrupts::are_enabled();
+    x86_64::instructions::interrupts::disable();
+    let trip = my_trip();
+    let mut landing = MaybeUninit::<Landing>::uninit();
+    let prev = trip.landing.swap(landing.as_mut_ptr(), Ordering::Relaxed);
+    assert!(prev.is_null(), "usermode: probe inside a trip");
+    trip.probing.store(true, Ordering::Relaxed);
+    // SAFETY: `target` is code the caller expects to return or to page-fault; a fault comes
+    // back through `come_back` to the context `probe_call` saved, as for a user trip.
+    unsafe { probe_call(target, arg, trip.saved_rsp.get()) };
+    trip.probing.store(false, Ordering::Relaxed);
+    // `come_back` consumed the landing iff the probe faulted.
+    let faulted = trip.landing.swap(core::ptr::null_mut(), Ordering::Relaxed).is_null();
+    if flags {
+        x86_64::instructions::interrupts::enable();
+    }
+    // SAFETY: a consumed landing was written by `come_back` before it jumped back.
+    faulted.then(|| unsafe { landing.assume_init() }.exit)
+}
+
+/// Called by `trap_dispatch` for a kernel-mode page fault: ends a running probe, otherwise
+/// returns (and the fault stays fatal).
+pub fn kernel_probe_fault(frame: &TrapFrame) {
+    let Some(pcpu) = percpu::try_current() else { return };
+    let trip = &TRIPS[pcpu.cpuid.load(Ordering::Relaxed) as usize];
+    if frame.vector == 14 && trip.probing.load(Ordering::Relaxed) {
+        let cr2 = x86_64::registers::control::Cr2::read_raw();
+        come_back(frame, Exit { kind: ExitKind::Exception, vector: frame.vector, error: frame.error, cr2 })
+    }
+}
+
 fn come_back(frame: &TrapFrame, exit: Exit) -> ! {
     let trip = my_trip();
     let landing = trip.landing.swap(core::ptr::null_mut(), Ordering::Relaxed);
@@ -262,6 +304,33 @@ unsafe extern "C" fn usermode_enter(frame: *const TrapFrame, saved_rsp: *mut u64
     )
 }
 
+/// Saves RFLAGS and the callee-saved registers like `usermode_enter`, then calls `target(arg)`
+/// and returns normally; a fault in it returns through `usermode_resume` instead.
+#[unsafe(naked)]
+unsafe extern "C" fn probe_call(target: u64, arg: u64, saved_rsp: *mut u64) {
+    core::arch::naked_asm!(
+        "pushfq",
+        "push rbp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov [rdx], rsp",
+        "mov rax, rdi",
+        "mov rdi, rsi",
+        "call rax",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "popfq",
+        "ret",
+    )
+}
+
 /// Returns from `usermode_enter` to its caller, on the stack `saved_rsp` it saved.
 #[unsafe(naked)]
 unsafe extern "C" fn usermode_resume(saved_rsp: u64) -> ! {
@@ -277,6 +346,5 @@ unsafe extern "C" fn usermode_resume(saved_rsp: u64) -> ! {
         "ret",
     )
 }
-
 
 mod tests;

@@ -1,7 +1,8 @@
 //! Trips to user mode: one user code page (a few small programs below) and one user stack
 //! page in the lower half, each test checking what comes back and that the kernel's GS and
 //! stack are as they were afterwards.
-use super::{enter, Exit, ExitKind, UserContext};
+use super::{enter, probe_kernel_fault, Exit, ExitKind, UserContext};
+use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::pmap::{self, pte};
 use crate::arch::x86_64::syscall_entry::{SYSCALL_IRET_EXITS, SYSCALL_VECTOR};
 use crate::arch::x86_64::{percpu, trap::vector};
@@ -360,6 +361,42 @@ ktest! {
         kassert_eq!((ctx.gs_base, ctx.fs_base), (STACK_VA, STACK_VA));
         kassert!(GsBase::read().as_u64() >= abi::boot::DIRECT_MAP_BASE, "kernel GS not restored");
         kassert_eq!(globaldata::mycpu().cpuid, 0);
+        Ok(())
+    }
+}
+
+/// A kernel function the SMAP probe calls to read a user address.
+extern "C" fn kernel_read_u64(addr: u64) -> u64 {
+    // SAFETY: deliberately reads a user address from kernel mode with AC clear; SMAP makes it
+    // fault, and the probe that calls this turns the fault into an Exit.
+    unsafe { core::ptr::read_volatile(addr as *const u64) }
+}
+
+ktest! {
+    /// SMEP: the kernel cannot execute a user page; SMAP: it cannot read one with AC clear.
+    /// Both faults come back through a kernel probe (kernel-mode, present-page faults).
+    fn smep_smap_stop_the_kernel() {
+        let f = cpu::features();
+        let _pages = UserPages::map()?;
+        const PF_FETCH: u64 = 1 << 4;
+        // A harmless call returns normally.
+        let here = &raw const usermode_test_code as u64;
+        kassert!(probe_kernel_fault(kernel_read_u64 as *const () as u64, here).is_none(), "probe faulted");
+        if f.smep {
+            let code = user_va(&raw const usermode_test_echo);
+            let e = probe_kernel_fault(code, 0).ok_or("the kernel executed a user page")?;
+            expect_exception(&e, VECTOR_PF)?;
+            kassert_eq!(e.cr2, code);
+            kassert!(e.error & (PF_PRESENT | PF_FETCH | PF_USER) == PF_PRESENT | PF_FETCH, "error {:#x}", e.error);
+        }
+        if f.smap {
+            let e = probe_kernel_fault(kernel_read_u64 as *const () as u64, STACK_VA)
+                .ok_or("the kernel read a user page with AC clear")?;
+            expect_exception(&e, VECTOR_PF)?;
+            kassert_eq!(e.cr2, STACK_VA);
+            kassert!(e.error & (PF_PRESENT | PF_FETCH | PF_USER) == PF_PRESENT, "error {:#x}", e.error);
+        }
+        kassert!(f.smep && f.smap, "this CPU lacks SMEP or SMAP, which DESIGN.md rule 3 relies on");
         Ok(())
     }
 }
