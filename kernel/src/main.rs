@@ -18,6 +18,7 @@ mod lwkt;
 mod mem;
 mod panic;
 mod sync;
+mod syscall;
 mod tty;
 
 use arch::x86_64 as md;

@@ -88,7 +88,7 @@ pub fn curthread() -> &'static Thread {
 fn set_curthread(gd: &GlobalData, td: &Thread) {
     gd.md.curthread.store(td as *const Thread as u64, Ordering::Relaxed);
     gd.md.kstack_top.store(td.kstack_top(), Ordering::Relaxed);
-    md::gdt::set_rsp0(gd.cpuid, td.kstack_top());
+    md::gdt::set_rsp0(td.kstack_top());
 }
 
 fn sched_of(gd: &GlobalData) -> &mut Sched {

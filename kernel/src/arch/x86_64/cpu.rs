@@ -129,7 +129,7 @@ pub fn init_bsp() -> &'static Features {
     f
 }
 
-/// Control registers, EFER and FPU state, identical on every CPU.
+/// Control registers, EFER, FPU state and the SYSCALL MSRs, identical on every CPU.
 pub fn init_this_cpu(f: &Features) {
     if !f.nx {
         crate::kprintln!("cpu: this CPU has no NX bit; Damselfly needs it");
@@ -158,6 +158,7 @@ pub fn init_this_cpu(f: &Features) {
     // yet and does not depend on the bits cleared.
     unsafe { Cr4::write(cr4) };
     super::fpu::init_this_cpu(f);
+    super::syscall_entry::init_this_cpu();
     if !f.smap {
         super::smap::patch_out_clac_stac();
     }

@@ -34,17 +34,18 @@ pub const TSS_SEL: SegmentSelector = SegmentSelector::new(6, PrivilegeLevel::Rin
 pub static BSP_IST_STACKS: [GuardedStack<IST_STACK_SIZE>; 3] =
     [GuardedStack::new(), GuardedStack::new(), GuardedStack::new()];
 
-/// The boot CPU's TSS. The CPU reads it, and the switch code rewrites `rsp0` in it.
+/// A TSS in a cell: the CPU reads it on every entry from user mode while the kernel rewrites
+/// `rsp0` at every switch ([`set_rsp0`]).
 struct TssCell(UnsafeCell<TaskStateSegment>);
 
-// SAFETY: only the boot CPU writes its TSS (set_rsp0 runs on the owning CPU with the
-// switch's critical section held); the hardware reads it only on that CPU.
+// SAFETY: only the CPU that loaded a TSS writes it (rsp0, with interrupts off), and Rust code
+// never holds a reference into it across that write.
 unsafe impl Sync for TssCell {}
 
 static BSP_TSS: Once<TssCell> = Once::new();
 static BSP_GDT: Once<GlobalDescriptorTable<8>> = Once::new();
 
-fn build_gdt(tss: &'static TaskStateSegment) -> GlobalDescriptorTable<8> {
+fn build_gdt(tss: &'static TssCell) -> GlobalDescriptorTable<8> {
     let mut gdt = GlobalDescriptorTable::new();
     let sels = [
         gdt.append(Descriptor::kernel_code_segment()),
@@ -52,7 +53,8 @@ fn build_gdt(tss: &'static TaskStateSegment) -> GlobalDescriptorTable<8> {
         gdt.append(Descriptor::UserSegment(DescriptorFlags::USER_CODE32.bits())),
         gdt.append(Descriptor::user_data_segment()),
         gdt.append(Descriptor::user_code_segment()),
-        gdt.append(Descriptor::tss_segment(tss)),
+        // SAFETY: the TSS lives in a static, so it outlives the descriptor.
+        gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss.0.get()) }),
     ];
     debug_assert_eq!(sels, [KERNEL_CS, KERNEL_DS, USER_CS32, USER_DS, USER_CS, TSS_SEL]);
     gdt
@@ -67,8 +69,6 @@ pub fn init_bsp() {
         }
         TssCell(UnsafeCell::new(tss))
     });
-    // SAFETY: the TSS lives in a static for ever; descriptors only record its address.
-    let tss: &'static TaskStateSegment = unsafe { &*tss.0.get() };
     let gdt = BSP_GDT.call_once(|| build_gdt(tss));
     gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded, which lives in a static.
@@ -81,13 +81,15 @@ pub fn init_bsp() {
     }
 }
 
-/// Sets the stack the CPU switches to on entry from user mode (TSS.rsp0) for CPU `cpu`.
-pub fn set_rsp0(cpu: usize, top: u64) {
-    if cpu != 0 {
-        return; // Application processors get their own TSS with the SMP start-up code.
-    }
-    if let Some(t) = BSP_TSS.get() {
-        // SAFETY: see TssCell: the owning CPU updates its own TSS.
-        unsafe { (*t.0.get()).privilege_stack_table[0] = VirtAddr::new(top) };
+/// Sets the boot CPU's TSS.rsp0: the stack the CPU switches to on an interrupt or exception
+/// from user mode. Called with interrupts off whenever the running kernel stack changes.
+pub fn set_rsp0(top: u64) {
+    let tss = BSP_TSS.get().expect("gdt::set_rsp0 before gdt::init_bsp");
+    // SAFETY: the TSS is a static only this CPU writes; the field is written in place without
+    // a reference (the struct is packed), and the CPU reads rsp0 only on a privilege change,
+    // which cannot happen in the middle of this store.
+    unsafe {
+        let rsp0 = core::ptr::addr_of_mut!((*tss.0.get()).privilege_stack_table).cast::<VirtAddr>();
+        rsp0.write_unaligned(VirtAddr::new(top));
     }
 }

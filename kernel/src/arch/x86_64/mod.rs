@@ -11,8 +11,10 @@ pub mod smap;
 pub mod stack;
 pub mod start;
 pub mod switch;
+pub mod syscall_entry;
 pub mod trap;
 mod trap_entry;
+pub mod usermode;
 
 /// Loads the boot CPU's GDT, TSS and IDT.
 pub fn descriptors_init_bsp() {

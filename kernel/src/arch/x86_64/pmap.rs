@@ -16,6 +16,8 @@ use x86_64::registers::control::Cr3;
 pub mod pte {
     pub const PRESENT: u64 = 1 << 0;
     pub const WRITABLE: u64 = 1 << 1;
+    /// Reachable from user mode (needed at every level of the walk).
+    pub const USER: u64 = 1 << 2;
     pub const HUGE: u64 = 1 << 7;
     pub const GLOBAL: u64 = 1 << 8;
     pub const NO_EXECUTE: u64 = 1 << 63;
@@ -68,7 +70,8 @@ fn map(pml4: u64, va: u64, pa: u64, size: u64, flags: u64) {
         // through the direct map; entry indices are < 512.
         let e = unsafe { &mut *table(t).add(idx(level)) };
         if *e & pte::PRESENT == 0 {
-            *e = alloc_table() | pte::PRESENT | pte::WRITABLE;
+            // A table under a user page is user-reachable; the leaf's own bits restrict it.
+            *e = alloc_table() | pte::PRESENT | pte::WRITABLE | (flags & pte::USER);
         }
         assert!(*e & pte::HUGE == 0, "pmap: {:#x} already inside a large page", va);
         t = *e & pte::ADDR_MASK;
@@ -165,6 +168,42 @@ pub fn map_kernel_page(va: u64, pa: u64, flags: u64) {
         "map_kernel_page({va:#x})"
     );
     map(KERNEL_PML4.load(Ordering::Acquire), va, pa, PAGE, flags | pte::GLOBAL);
+}
+
+/// Maps one 4 KiB user page `va` to `pa` in the current address space (today always the
+/// kernel pmap: no process address spaces exist yet). `flags` may hold WRITABLE and
+/// NO_EXECUTE; USER is added, GLOBAL never. The page must not be mapped yet.
+pub fn map_user_page(va: u64, pa: u64, flags: u64) {
+    assert!(
+        va < super::usermode::USER_END && va.is_multiple_of(PAGE) && pa.is_multiple_of(PAGE),
+        "map_user_page({va:#x}, {pa:#x})"
+    );
+    assert!(flags & !(pte::WRITABLE | pte::NO_EXECUTE) == 0, "map_user_page flags {flags:#x}");
+    assert!(lookup(va).is_none(), "map_user_page({va:#x}): already mapped");
+    let root = Cr3::read_raw().0.start_address().as_u64();
+    map(root, va, pa, PAGE, flags | pte::USER);
+}
+
+/// Removes the user page at `va` from the current address space and flushes it from this
+/// CPU's TLB; returns the physical page it mapped. Page-table pages stay for reuse. No other
+/// CPU runs user code yet, so no shootdown is needed.
+pub fn unmap_user_page(va: u64) -> Option<u64> {
+    assert!(va < super::usermode::USER_END && va.is_multiple_of(PAGE), "unmap_user_page({va:#x})");
+    let mut t = Cr3::read_raw().0.start_address().as_u64();
+    for level in (1..=3).rev() {
+        let i = ((va >> (12 + 9 * level)) & 0x1ff) as usize;
+        // SAFETY: tables reached from CR3 are RAM pages covered by the direct map.
+        let e = unsafe { table(t).add(i).read_volatile() };
+        if e & pte::PRESENT == 0 || e & pte::HUGE != 0 {
+            return None;
+        }
+        t = e & pte::ADDR_MASK;
+    }
+    let i = ((va >> 12) & 0x1ff) as usize;
+    // SAFETY: as above; the leaf table belongs to the lower half, which only user mappings use.
+    let e = unsafe { table(t).add(i).replace(0) };
+    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(va));
+    (e & pte::PRESENT != 0).then_some(e & pte::ADDR_MASK)
 }
 
 /// The physical address of the kernel PML4.

@@ -1,7 +1,7 @@
 //! Trap dispatch (DragonFly's trap.c): what happens after the entry stub saved the frame.
 //!
 //! Until processes exist every exception taken in the kernel is fatal, except the breakpoint,
-//! which returns. A fatal trap prints a report through the emergency console (it must get out
+//! which returns. Exceptions from user mode end the current trip to user mode (`usermode`). A fatal trap prints a report through the emergency console (it must get out
 //! even when the console lock is held) and ends the run with a failure code.
 use crate::debug::backtrace;
 use crate::tty::console;
@@ -90,6 +90,14 @@ pub static STRAY_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 /// Called by the entry stubs with interrupts off.
 #[no_mangle]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    if frame.cs & 3 == 3 && frame.vector < vector::FIRST_IRQ {
+        // What user code did goes back to whoever sent the CPU to user mode, not to the
+        // fatal report (which stays for kernel-mode faults and NMI/#DF/#MC).
+        super::usermode::user_exception(frame);
+    } else if frame.vector == 14 {
+        // A test probing SMEP/SMAP expects this fault; any other stays fatal.
+        super::usermode::kernel_probe_fault(frame);
+    }
     match frame.vector {
         vector::BREAKPOINT => {
             BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
