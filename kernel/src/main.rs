@@ -17,6 +17,7 @@ mod ktest;
 mod lwkt;
 mod mem;
 mod panic;
+mod time;
 mod tty;
 
 use arch::x86_64 as md;
@@ -51,6 +52,11 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     debug::ksym::init(bi);
     mem::phys::print_summary();
     log::info!("command line: {}", core::str::from_utf8(bi.cmdline()).unwrap_or("<not UTF-8>"));
+    md::platform_init(bi);
+    time::init();
+    // From here the boot CPU takes interrupts: its hardclock runs, and device interrupts
+    // and IPIs arrive.
+    x86_64::instructions::interrupts::enable();
 
     if let Some(what) = env.crash {
         ktest::crash::commit(what);

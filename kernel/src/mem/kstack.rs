@@ -37,7 +37,6 @@ impl KernelStack {
     pub fn guard_page(&self) -> u64 {
         self.bottom - PAGE
     }
-
 }
 
 struct Window {
