@@ -57,6 +57,7 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     // From here the boot CPU takes interrupts: its hardclock runs, and device interrupts
     // and IPIs arrive.
     x86_64::instructions::interrupts::enable();
+    md::mp::start_aps(bi);
 
     if let Some(what) = env.crash {
         ktest::crash::commit(what);

@@ -77,6 +77,10 @@ pub fn init() {
         }
         Err(e) => log::error!("time: {}; wall clock starts at the epoch", e),
     }
+    if !crate::arch::x86_64::lapic::available() {
+        log::error!("time: no local APIC; no systimers");
+        return;
+    }
     match systimer::calibrate_lapic() {
         Ok(hz) => log::info!("time: LAPIC timer {} kHz", hz / 1000),
         Err(e) => {

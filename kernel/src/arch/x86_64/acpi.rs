@@ -106,6 +106,7 @@ pub struct HpetDesc {
 /// What power-off and reset need from the FADT (the S5 sleep type itself lives in the DSDT's
 /// `\_S5` package, which needs AML; it is read when an AML interpreter exists).
 #[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // Read by power-off and reset, which come with the AML interpreter.
 pub struct FadtInfo {
     /// PM1a control block (I/O port, or 0).
     pub pm1a_cnt: u64,
@@ -139,6 +140,7 @@ pub struct Platform {
     /// ISA interrupt source overrides.
     pub overrides: Vec<Override>,
     /// Whether the 8259 PICs exist (MADT PCAT_COMPAT).
+    #[allow(dead_code)] // For a later /proc and for machines without 8259s.
     pub has_8259: bool,
     /// The HPET, if the firmware lists one.
     pub hpet: Option<HpetDesc>,
@@ -384,8 +386,11 @@ fn parse_fadt(t: &[u8]) -> FadtInfo {
         acpi_enable: f.acpi_enable,
         sci_irq: f.sci_interrupt,
         // FADT flag 10: RESET_REG_SUP.
-        reset: (flags & (1 << 10) != 0 && reset.address != 0)
-            .then_some((reset.address_space, reset.address, f.reset_value)),
+        reset: (flags & (1 << 10) != 0 && reset.address != 0).then_some((
+            reset.address_space,
+            reset.address,
+            f.reset_value,
+        )),
         hw_reduced: flags & (1 << 20) != 0,
         century: f.century,
         dsdt: pick(x_dsdt, f.dsdt_address),

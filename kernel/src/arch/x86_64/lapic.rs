@@ -195,7 +195,7 @@ pub fn error_interrupt() {
     ERRORS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// True in x2APIC mode.
-pub fn is_x2apic() -> bool {
-    X2APIC.load(Ordering::Relaxed)
+/// True once the local APIC is usable (xAPIC mapped or x2APIC on).
+pub fn available() -> bool {
+    X2APIC.load(Ordering::Relaxed) || MMIO.load(Ordering::Relaxed) != 0
 }

@@ -7,6 +7,7 @@ pub mod idt;
 pub mod intr;
 pub mod ioapic;
 pub mod lapic;
+pub mod mp;
 pub mod percpu;
 pub mod pic;
 pub mod pmap;
