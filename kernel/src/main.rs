@@ -3,8 +3,8 @@
 //! `kmain` brings the machine up in a fixed order: console, boot information, command line,
 //! CPU state, descriptor tables, physical memory, the kernel's own page tables, the heap and
 //! the symbol table; the ACPI tables, local APIC and IOAPICs, the clocks and systimers;
-//! interrupts on, then the other CPUs; then it runs what the command line asks (in-kernel tests, a deliberate
-//! crash) or idles.
+//! interrupts on, then the other CPUs; then it runs what the command line asks (in-kernel
+//! tests, a deliberate crash) or idles.
 #![no_std]
 #![no_main]
 
