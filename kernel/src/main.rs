@@ -2,8 +2,9 @@
 //!
 //! `kmain` brings the machine up in a fixed order: console, boot information, command line,
 //! CPU state, descriptor tables, physical memory, the kernel's own page tables, the heap and
-//! the symbol table; then it runs what the command line asks (in-kernel tests, a deliberate
-//! crash) or idles.
+//! the symbol table; the ACPI tables, local APIC and IOAPICs, the clocks and systimers;
+//! interrupts on, then the other CPUs; then it runs what the command line asks (in-kernel
+//! tests, a deliberate crash) or idles.
 #![no_std]
 #![no_main]
 
@@ -19,6 +20,7 @@ mod mem;
 mod panic;
 mod sync;
 mod syscall;
+mod time;
 mod tty;
 
 use arch::x86_64 as md;
@@ -54,6 +56,13 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     debug::ksym::init(bi);
     mem::phys::print_summary();
     log::info!("command line: {}", core::str::from_utf8(bi.cmdline()).unwrap_or("<not UTF-8>"));
+    md::platform_init(bi);
+    lwkt::ipiq::set_doorbell(|apic_id| md::lapic::send_ipi(apic_id, md::lapic::VECTOR_IPIQ));
+    time::init();
+    // From here the boot CPU takes interrupts: its hardclock runs, and device interrupts
+    // and IPIs arrive.
+    x86_64::instructions::interrupts::enable();
+    md::mp::start_aps(bi);
 
     if let Some(what) = env.crash {
         ktest::crash::commit(what);
@@ -62,5 +71,6 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
         ktest::run(pattern);
     }
     log::info!("boot complete, idling");
-    md::cpu::idle_forever();
+    // Thread 0 is done; the idle thread takes over this CPU.
+    lwkt::sched::exit()
 }

@@ -93,6 +93,7 @@ pub fn all() -> Vec<Scenario> {
     let bad_image = |name, image, check| Scenario { name, image, smp: 1, cmdline: "", exit: loader, check };
     vec![
         normal("ktest-smp1", 1, "ktest=all", ok, ktest),
+        normal("ktest-smp2", 2, "ktest=all", ok, ktest),
         normal("ktest-smp4", 4, "ktest=all", ok, ktest),
         normal("crash-pagefault", 1, "crash=pagefault", fail, crash_pagefault),
         normal("crash-divide", 1, "crash=divide", fail, crash_divide),
@@ -107,6 +108,9 @@ pub fn all() -> Vec<Scenario> {
 /// The boot lines every kernel prints, then one case per KTAP result and a consistency check.
 fn ktest(prefix: &str, run: &Run, _: &Context) -> Vec<Check> {
     let mut out = vec![Check::new(format!("{prefix}/boot-lines"), boot_lines(run))];
+    if let Some(n) = prefix.strip_prefix("ktest-smp").and_then(|n| n.parse::<u32>().ok()) {
+        out.push(Check::new(format!("{prefix}/cpus-online"), cpus_online(run, n)));
+    }
     let k = Ktap::parse(&run.serial);
     out.push(Check::new(format!("{prefix}/ktap"), k.consistency()));
     for c in &k.cases {
@@ -114,6 +118,16 @@ fn ktest(prefix: &str, run: &Run, _: &Context) -> Vec<Check> {
         out.push(Check::new(format!("{prefix}/{}", c.name), if c.ok { Ok(()) } else { Err(why()) }));
     }
     out
+}
+
+/// The kernel started every CPU QEMU gave it: `smp: N CPUs online` with N = `-smp`.
+fn cpus_online(run: &Run, smp: u32) -> Result<(), String> {
+    let want = format!("smp: {smp} CPUs online");
+    match run.lines().iter().find(|l| l.starts_with("smp: ") && l.contains("CPUs online")) {
+        Some(l) if *l == want => Ok(()),
+        Some(l) => Err(format!("`{l}`, expected `{want}`")),
+        None => Err(format!("no `{want}` line")),
+    }
 }
 
 fn boot_lines(run: &Run) -> Result<(), String> {
@@ -210,7 +224,8 @@ mod tests {
         s.evaluate(r, &cx()).into_iter().filter(|c| !c.passed()).map(|c| c.to_string()).collect()
     }
 
-    const KTAP_OK: &str = "Damselfly 0.1.0 x86_64 (LWKT kernel)\nphys: 130000 free\ncpu: GenuineIntel\n\
+    const KTAP_OK: &str =
+        "Damselfly 0.1.0 x86_64 (LWKT kernel)\nphys: 130000 free\ncpu: GenuineIntel\nsmp: 1 CPUs online\n\
         KTAP version 1\n1..2\nok 1 a::b\nok 2 c::d\n# ktest: 2 passed, 0 failed\n";
 
     #[test]
@@ -221,7 +236,7 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), names.len());
         let smps: Vec<_> = all().iter().filter(|s| s.cmdline == "ktest=all").map(|s| s.smp).collect();
-        assert_eq!(smps, [1, 4]);
+        assert_eq!(smps, [1, 2, 4]);
         assert!(all().iter().all(|s| s.exit != 0));
     }
 
@@ -235,6 +250,7 @@ mod tests {
             [
                 "ktest-smp1/exit",
                 "ktest-smp1/boot-lines",
+                "ktest-smp1/cpus-online",
                 "ktest-smp1/ktap",
                 "ktest-smp1/a::b",
                 "ktest-smp1/c::d"
@@ -274,6 +290,13 @@ mod tests {
             .replace("2 passed, 0", "1 passed, 1");
         let f = failed(&scenario("ktest-smp1"), &run(&out, 35));
         assert!(f.contains(&"FAIL ktest-smp1/c::d: left != right".to_string()), "{f:?}");
+    }
+
+    #[test]
+    fn missing_cpus_fail_the_smp_run() {
+        let f = failed(&scenario("ktest-smp4"), &run(&KTAP_OK.replace("smp: 1", "smp: 3"), 33));
+        assert_eq!(f, ["FAIL ktest-smp4/cpus-online: `smp: 3 CPUs online`, expected `smp: 4 CPUs online`"]);
+        assert!(failed(&scenario("ktest-smp1"), &run(KTAP_OK, 33)).is_empty());
     }
 
     #[test]

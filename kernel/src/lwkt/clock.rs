@@ -23,7 +23,7 @@ pub fn hardclock() {
     super::sched::schedulerclock(gd);
 }
 
-/// Ticks this CPU has taken.
-pub fn ticks() -> u64 {
-    mycpu().ticks.load(Ordering::Relaxed)
+/// Ticks CPU `cpu` has taken.
+pub fn ticks(cpu: usize) -> u64 {
+    super::globaldata::globaldata(cpu).map_or(0, |gd| gd.ticks.load(Ordering::Relaxed))
 }

@@ -244,12 +244,18 @@ pub fn pending(gd: &GlobalData) -> bool {
 /// of the interrupted critical section.
 pub fn ipi_interrupt() {
     let gd = mycpu();
+    bump(&gd.stats.ipi_interrupts);
     if in_crit() {
         gd.reqflags.fetch_or(rqf::IPIQ, Ordering::Relaxed);
         return;
     }
     let _c = crit();
     process(gd);
+}
+
+/// IPIQ interrupts CPU `cpu` has taken.
+pub fn doorbells(cpu: usize) -> u64 {
+    globaldata::globaldata(cpu).map_or(0, |gd| gd.stats.ipi_interrupts.load(Ordering::Relaxed))
 }
 
 /// Runs `func(arg)` on every CPU in `mask` (this one included) and returns once all have

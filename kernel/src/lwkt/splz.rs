@@ -6,21 +6,6 @@ use super::crit::{crit_enter, crit_exit_noyield};
 use super::globaldata::{mycpu, rqf};
 use core::sync::atomic::Ordering;
 
-/// Runs a deferred hardware vector (installed by the platform interrupt code).
-static mut RUN_VECTOR: Option<fn(u8)> = None;
-
-/// Installs the function that runs a deferred hardware vector's handlers. Called once on the
-/// boot CPU before interrupts are enabled.
-pub fn set_vector_runner(f: fn(u8)) {
-    // SAFETY: written once on the boot CPU before any interrupt or other CPU can read it.
-    unsafe { RUN_VECTOR = Some(f) };
-}
-
-fn vector_runner() -> Option<fn(u8)> {
-    // SAFETY: written once before interrupts are on (see set_vector_runner), read-only after.
-    unsafe { RUN_VECTOR }
-}
-
 /// Runs all deferred work of this CPU.
 pub fn splz() {
     let gd = mycpu();
@@ -39,14 +24,15 @@ pub fn splz() {
                 while pending != 0 {
                     let v = word * 64 + pending.trailing_zeros() as usize;
                     pending &= pending - 1;
-                    if let Some(run) = vector_runner() {
-                        // Handlers expect what the interrupt path gives them: interrupts off.
-                        let was = x86_64::instructions::interrupts::are_enabled();
-                        x86_64::instructions::interrupts::disable();
-                        run(v as u8);
-                        if was {
-                            x86_64::instructions::interrupts::enable();
-                        }
+                    // Handlers expect what the interrupt path gives them: interrupts off and
+                    // interrupt nesting raised (no switching).
+                    let was = x86_64::instructions::interrupts::are_enabled();
+                    x86_64::instructions::interrupts::disable();
+                    gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
+                    crate::arch::x86_64::intr::run_vector(v as u8);
+                    gd.intr_nesting.fetch_sub(1, Ordering::Relaxed);
+                    if was {
+                        x86_64::instructions::interrupts::enable();
                     }
                 }
             }

@@ -12,6 +12,8 @@ pub struct CpuStats {
     pub ipis_raised: AtomicU64,
     /// Passive IPI messages queued (no interrupt unless the ring fills).
     pub ipis_passive: AtomicU64,
+    /// IPIQ doorbell interrupts this CPU took.
+    pub ipi_interrupts: AtomicU64,
     /// IPI messages this CPU ran.
     pub ipis_received: AtomicU64,
     /// Sends that found a ring more than half full and had to drain while spinning.
@@ -34,6 +36,7 @@ impl CpuStats {
             ipis_sent: AtomicU64::new(0),
             ipis_raised: AtomicU64::new(0),
             ipis_passive: AtomicU64::new(0),
+            ipi_interrupts: AtomicU64::new(0),
             ipis_received: AtomicU64::new(0),
             ipiq_full: AtomicU64::new(0),
             ipiq_drained_spinning: AtomicU64::new(0),

@@ -1,7 +1,11 @@
 //! GDT and TSS. The segment order is the one SYSCALL/SYSRET need (STAR): kernel code,
 //! kernel data, user code32, user data, user code64, then the TSS.
 use super::stack::{GuardedStack, IST_STACK_SIZE};
+use crate::lwkt::globaldata::MAXCPU;
+use crate::mem::{kstack, PAGE_SIZE};
+use alloc::boxed::Box;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
@@ -34,18 +38,24 @@ pub const TSS_SEL: SegmentSelector = SegmentSelector::new(6, PrivilegeLevel::Rin
 pub static BSP_IST_STACKS: [GuardedStack<IST_STACK_SIZE>; 3] =
     [GuardedStack::new(), GuardedStack::new(), GuardedStack::new()];
 
-/// A TSS in a cell: the CPU reads it on every entry from user mode while the kernel rewrites
-/// `rsp0` at every switch ([`set_rsp0`]).
+/// A TSS the CPU reads and its owner updates (rsp0 at every thread switch).
 struct TssCell(UnsafeCell<TaskStateSegment>);
 
-// SAFETY: only the CPU that loaded a TSS writes it (rsp0, with interrupts off), and Rust code
-// never holds a reference into it across that write.
+// SAFETY: only the owning CPU writes its TSS (set_rsp0 is called on that CPU by the context
+// switch), and other code only takes its address.
 unsafe impl Sync for TssCell {}
 
-static BSP_TSS: Once<TssCell> = Once::new();
-static BSP_GDT: Once<GlobalDescriptorTable<8>> = Once::new();
+/// One CPU's descriptor tables.
+struct CpuTables {
+    tss: TssCell,
+    gdt: GlobalDescriptorTable<8>,
+}
 
-fn build_gdt(tss: &'static TssCell) -> GlobalDescriptorTable<8> {
+/// Each CPU's tables, set once by `init_cpu` and never freed.
+static TABLES: [AtomicPtr<CpuTables>; MAXCPU] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAXCPU];
+static BSP_TABLES: Once<CpuTables> = Once::new();
+
+fn build_gdt(tss: *const TaskStateSegment) -> GlobalDescriptorTable<8> {
     let mut gdt = GlobalDescriptorTable::new();
     let sels = [
         gdt.append(Descriptor::kernel_code_segment()),
@@ -53,25 +63,54 @@ fn build_gdt(tss: &'static TssCell) -> GlobalDescriptorTable<8> {
         gdt.append(Descriptor::UserSegment(DescriptorFlags::USER_CODE32.bits())),
         gdt.append(Descriptor::user_data_segment()),
         gdt.append(Descriptor::user_code_segment()),
-        // SAFETY: the TSS lives in a static, so it outlives the descriptor.
-        gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss.0.get()) }),
+        // SAFETY: the TSS lives as long as the GDT (both in one never-freed CpuTables).
+        gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) }),
     ];
     debug_assert_eq!(sels, [KERNEL_CS, KERNEL_DS, USER_CS32, USER_DS, USER_CS, TSS_SEL]);
     gdt
 }
 
-/// Loads the boot CPU's GDT and TSS and reloads every segment register.
-pub fn init_bsp() {
-    let tss = BSP_TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
-        for (slot, stack) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(&BSP_IST_STACKS) {
-            tss.interrupt_stack_table[slot as usize - 1] = VirtAddr::new(stack.top());
+fn tss_with(ist_tops: [u64; 3]) -> TaskStateSegment {
+    let mut tss = TaskStateSegment::new();
+    for (slot, top) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(ist_tops) {
+        tss.interrupt_stack_table[slot as usize - 1] = VirtAddr::new(top);
+    }
+    tss
+}
+
+/// Builds CPU `cpuid`'s GDT and TSS (its IST stacks: the static ones for the boot CPU,
+/// guarded kernel stacks for the others), loads them and reloads every segment register.
+/// Runs on that CPU. Fails only when memory for the IST stacks runs out.
+pub fn init_cpu(cpuid: usize) -> Result<(), &'static str> {
+    let slot = TABLES.get(cpuid).ok_or("cpuid out of range")?;
+    let tables: &'static CpuTables = if cpuid == 0 {
+        BSP_TABLES.call_once(|| {
+            let tss = tss_with(core::array::from_fn(|i| BSP_IST_STACKS[i].top()));
+            CpuTables { tss: TssCell(UnsafeCell::new(tss)), gdt: GlobalDescriptorTable::new() }
+        })
+    } else {
+        let mut tops = [0u64; 3];
+        for top in &mut tops {
+            // The stack is never handed back to kstack::free: a CPU keeps its IST stacks.
+            *top = kstack::alloc(IST_STACK_SIZE / PAGE_SIZE).ok_or("no memory for IST stacks")?.top();
         }
-        TssCell(UnsafeCell::new(tss))
-    });
-    let gdt = BSP_GDT.call_once(|| build_gdt(tss));
-    gdt.load();
-    // SAFETY: the selectors index descriptors of the GDT just loaded, which lives in a static.
+        Box::leak(Box::new(CpuTables {
+            tss: TssCell(UnsafeCell::new(tss_with(tops))),
+            gdt: GlobalDescriptorTable::new(),
+        }))
+    };
+    let tables_ptr = tables as *const CpuTables as *mut CpuTables;
+    // SAFETY: the tables were just created and nothing has loaded their GDT yet: it is
+    // filled in once, here, on its own CPU, now that the TSS has its final address.
+    unsafe {
+        if (*tables_ptr).gdt.limit() == GlobalDescriptorTable::<8>::new().limit() {
+            (*tables_ptr).gdt = build_gdt(tables.tss.0.get());
+        }
+    }
+    slot.store(tables_ptr, Ordering::Release);
+    // SAFETY: the GDT lives for ever (static or leaked) and is not moved after this.
+    unsafe { (*tables_ptr).gdt.load_unsafe() };
+    // SAFETY: the selectors index descriptors of the GDT just loaded.
     unsafe {
         CS::set_reg(KERNEL_CS);
         SS::set_reg(KERNEL_DS);
@@ -79,17 +118,44 @@ pub fn init_bsp() {
         ES::set_reg(SegmentSelector(0));
         load_tss(TSS_SEL);
     }
+    Ok(())
 }
 
-/// Sets the boot CPU's TSS.rsp0: the stack the CPU switches to on an interrupt or exception
-/// from user mode. Called with interrupts off whenever the running kernel stack changes.
+/// Loads the boot CPU's GDT and TSS and reloads every segment register.
+pub fn init_bsp() {
+    if let Err(e) = init_cpu(0) {
+        crate::kprintln!("gdt: {}", e);
+        super::power::exit_failure();
+    }
+}
+
+/// Sets this CPU's TSS.rsp0: the stack the CPU switches to on an interrupt or exception
+/// from user mode. Called on the owning CPU whenever the running kernel stack changes (every
+/// thread switch), with interrupts off or in a critical section.
 pub fn set_rsp0(top: u64) {
-    let tss = BSP_TSS.get().expect("gdt::set_rsp0 before gdt::init_bsp");
-    // SAFETY: the TSS is a static only this CPU writes; the field is written in place without
-    // a reference (the struct is packed), and the CPU reads rsp0 only on a privilege change,
-    // which cannot happen in the middle of this store.
+    let cpuid = super::percpu::current().cpuid.load(Ordering::Relaxed) as usize;
+    let Some(t) = TABLES.get(cpuid).map(|p| p.load(Ordering::Acquire)).filter(|p| !p.is_null()) else {
+        return;
+    };
+    // SAFETY: the tables are never freed and only this CPU writes its TSS; the field is
+    // written in place without a reference (the struct is packed), and the CPU reads rsp0
+    // only on a privilege change, which cannot happen in the middle of this store.
     unsafe {
-        let rsp0 = core::ptr::addr_of_mut!((*tss.0.get()).privilege_stack_table).cast::<VirtAddr>();
+        let rsp0 = core::ptr::addr_of_mut!((*(*t).tss.0.get()).privilege_stack_table).cast::<VirtAddr>();
         rsp0.write_unaligned(VirtAddr::new(top));
     }
+}
+
+/// CPU `cpuid`'s TSS.rsp0 and IST tops (for tests and reports).
+pub fn tss_stacks(cpuid: usize) -> Option<(u64, [u64; 3])> {
+    let t = TABLES.get(cpuid)?.load(Ordering::Acquire);
+    if t.is_null() {
+        return None;
+    }
+    // SAFETY: published tables are never freed; a racy read of rsp0 is harmless here.
+    let tss = unsafe { &*(*t).tss.0.get() };
+    Some((
+        tss.privilege_stack_table[0].as_u64(),
+        core::array::from_fn(|i| tss.interrupt_stack_table[i].as_u64()),
+    ))
 }

@@ -18,6 +18,10 @@ pub mod pte {
     pub const WRITABLE: u64 = 1 << 1;
     /// Reachable from user mode (needed at every level of the walk).
     pub const USER: u64 = 1 << 2;
+    /// Write-through (with PCD: uncached, as device registers need).
+    pub const PWT: u64 = 1 << 3;
+    /// Cache disable.
+    pub const PCD: u64 = 1 << 4;
     pub const HUGE: u64 = 1 << 7;
     pub const GLOBAL: u64 = 1 << 8;
     pub const NO_EXECUTE: u64 = 1 << 63;
@@ -159,6 +163,55 @@ pub fn init_kernel_pmap(bi: &BootInfo) {
     log::debug!("pmap: kernel tables at {:#x}, {} table pages", pml4, TABLE_PAGES.load(Ordering::Relaxed));
 }
 
+/// Start of the device and firmware mapping window (PML4 slot 320).
+pub const DEVICE_WINDOW: u64 = 0xffff_a000_0000_0000;
+/// Size of the window (one PML4 slot).
+const DEVICE_WINDOW_SIZE: u64 = 1 << 39;
+/// Next free address in the device window; mappings are never torn down (devices and
+/// firmware tables live as long as the kernel), so a bump pointer is enough.
+static DEVICE_NEXT: spin::Mutex<u64> = spin::Mutex::new(DEVICE_WINDOW);
+/// Serialises changes to the kernel pmap's lower levels, which any CPU may now make.
+static KERNEL_PMAP_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Maps `[phys, phys+len)` into the device window with `flags` added to PRESENT|GLOBAL|NX;
+/// returns the virtual address of `phys` (not of its page), or `None` for an empty or
+/// absurd range or a full window.
+fn map_window(phys: u64, len: u64, flags: u64) -> Option<u64> {
+    if len == 0 || phys.checked_add(len)? > pte::ADDR_MASK + PAGE {
+        return None;
+    }
+    let first = phys & !(PAGE - 1);
+    let span = (phys + len).next_multiple_of(PAGE) - first;
+    let base = {
+        let mut next = DEVICE_NEXT.lock();
+        if *next + span > DEVICE_WINDOW + DEVICE_WINDOW_SIZE {
+            return None;
+        }
+        let base = *next;
+        // Leave an unmapped page between mappings: an overrun faults instead of reading the
+        // neighbouring device.
+        *next += span + PAGE;
+        base
+    };
+    for off in (0..span).step_by(PAGE as usize) {
+        map_kernel_page(base + off, first + off, flags | pte::NO_EXECUTE);
+    }
+    Some(base + (phys - first))
+}
+
+/// Maps device registers `[phys, phys+len)` uncached (PCD|PWT), writable and never
+/// executable in the kernel half; returns the virtual address of `phys`. `None` when the
+/// range is empty or out of range, or the window is full.
+pub fn map_device(phys: u64, len: u64) -> Option<u64> {
+    map_window(phys, len, pte::WRITABLE | pte::PCD | pte::PWT)
+}
+
+/// Maps firmware data (ACPI tables, which may lie in Reserved memory the direct map skips)
+/// read-only, cached and never executable; returns the virtual address of `phys`.
+pub fn map_firmware(phys: u64, len: u64) -> Option<u64> {
+    map_window(phys, len, 0)
+}
+
 /// Maps one 4 KiB kernel page `va` to `pa` in the kernel pmap (kernel half only, so every
 /// address space sees it). `flags` adds to PRESENT|GLOBAL, e.g. WRITABLE|NO_EXECUTE. The
 /// page must not be mapped already on any CPU (no shootdown is needed for a new mapping).
@@ -167,6 +220,7 @@ pub fn map_kernel_page(va: u64, pa: u64, flags: u64) {
         va >= DIRECT_MAP_BASE && va.is_multiple_of(PAGE) && pa.is_multiple_of(PAGE),
         "map_kernel_page({va:#x})"
     );
+    let _serial = KERNEL_PMAP_LOCK.lock();
     map(KERNEL_PML4.load(Ordering::Acquire), va, pa, PAGE, flags | pte::GLOBAL);
 }
 
@@ -207,7 +261,6 @@ pub fn unmap_user_page(va: u64) -> Option<u64> {
 }
 
 /// The physical address of the kernel PML4.
-#[allow(dead_code)] // Used by AP start-up and by user address spaces.
 pub fn kernel_pml4() -> u64 {
     KERNEL_PML4.load(Ordering::Acquire)
 }
@@ -274,6 +327,33 @@ mod tests {
                 kassert!(lookup(g).is_none(), "guard {:#x} is mapped", g);
                 kassert!(lookup(g + PAGE).is_some(), "stack above guard {:#x} unmapped", g);
             }
+            Ok(())
+        }
+    }
+
+    ktest! {
+        /// Device mappings land in the device window, uncached, writable and NX, with an
+        /// unmapped page after each; they read the same bytes as the direct map.
+        fn device_mapping_uncached_nx() {
+            // The first MiB is direct-mapped, so both views of the BIOS area can be compared.
+            let va = map_device(0xf_0010, 8).ok_or("map_device failed")?;
+            kassert!((DEVICE_WINDOW..DEVICE_WINDOW + DEVICE_WINDOW_SIZE).contains(&va), "va {:#x}", va);
+            kassert!(va & (PAGE - 1) == 0x10, "offset lost: {:#x}", va);
+            let e = lookup(va).ok_or("device page unmapped")?;
+            let want = pte::PCD | pte::PWT | pte::WRITABLE | pte::NO_EXECUTE;
+            kassert!(e & want == want, "device pte {:#x}", e);
+            kassert!(lookup((va & !(PAGE - 1)) + PAGE).is_none(), "no gap after the mapping");
+            // SAFETY: both addresses map physical 0xf0010, BIOS ROM, readable without effects.
+            let (a, b) = unsafe {
+                ((va as *const u64).read_volatile(), (phys_to_virt(0xf_0010) as *const u64).read_volatile())
+            };
+            kassert!(a == b, "device view {:#x} != direct view {:#x}", a, b);
+            let f = map_firmware(0xf_0000, 2 * PAGE).ok_or("map_firmware failed")?;
+            let e = lookup(f + PAGE).ok_or("second firmware page unmapped")?;
+            kassert!(e & (pte::WRITABLE | pte::PCD) == 0 && e & pte::NO_EXECUTE != 0, "fw pte {:#x}", e);
+            kassert!(map_device(0x1000, 0).is_none(), "empty range mapped");
+            kassert!(map_device(u64::MAX - 10, 100).is_none(), "wrapping range mapped");
+            kassert!(lookup(0xffff_c000_dead_b000).is_none(), "the crash test's address got mapped");
             Ok(())
         }
     }

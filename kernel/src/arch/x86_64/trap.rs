@@ -43,8 +43,6 @@ pub mod vector {
     pub const BREAKPOINT: u64 = 3;
     /// First vector not reserved for exceptions.
     pub const FIRST_IRQ: u64 = 32;
-    /// PIC spurious interrupts after the PICs were remapped to 0x20 and masked.
-    pub const PIC_SPURIOUS: [u64; 2] = [0x27, 0x2f];
 }
 
 const NAMES: [&str; 32] = [
@@ -84,8 +82,6 @@ const NAMES: [&str; 32] = [
 
 /// Breakpoints taken (int3); a ktest checks the trap returns.
 pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
-/// Interrupts on vectors nobody claimed.
-pub static STRAY_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
 /// Called by the entry stubs with interrupts off.
 #[no_mangle]
@@ -102,11 +98,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         vector::BREAKPOINT => {
             BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
         }
-        v if v >= vector::FIRST_IRQ => {
-            if !vector::PIC_SPURIOUS.contains(&v) {
-                STRAY_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        v if v >= vector::FIRST_IRQ => super::intr::dispatch(frame),
         _ => fatal(frame),
     }
 }
