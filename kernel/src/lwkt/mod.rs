@@ -15,6 +15,7 @@ pub mod sleep;
 pub mod smp;
 pub mod splz;
 pub mod stats;
+mod stress;
 pub mod thread;
 pub mod token;
 

@@ -338,9 +338,11 @@ fn migrate_arrive(arg: usize, _: usize) {
 pub(crate) extern "C" fn thread_start(prev: *const Thread) -> ! {
     // SAFETY: see switch_inner.
     switch_return(unsafe { &*prev });
+    // Threads run with interrupts enabled; the switch itself never changes IF, and the
+    // switch that started us may have come from a context with it off (an AP's first idle
+    // pass).
+    x86_64::instructions::interrupts::enable();
     crit_exit();
-    // Interrupts are enabled in threads once the platform code has turned them on; the
-    // switch itself never changes IF.
     let td = curthread();
     if let Some(f) = td.take_start() {
         f();
@@ -379,6 +381,7 @@ pub fn migrate(cpu: usize) {
 
 /// The idle loop: run whatever becomes runnable, else halt until an interrupt.
 pub fn idle_loop() -> ! {
+    x86_64::instructions::interrupts::enable();
     loop {
         crit_enter();
         let gd = mycpu();
