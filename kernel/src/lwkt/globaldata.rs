@@ -47,6 +47,9 @@ pub struct GlobalData {
     pub npoll: AtomicU32,
     /// Depth of IPI processing on this CPU (callbacks that send nest).
     pub processing_ipiq: AtomicU32,
+    /// An interrupt-class thread an interrupt handler scheduled, to preempt to when the
+    /// interrupt ends.
+    pub preempt_candidate: AtomicPtr<super::thread::Thread>,
     /// Spinlocks held on this CPU (`gd_spinlocks`): a switch with one held is a bug.
     pub spinlocks: AtomicU32,
     /// The LWKT scheduler's state: run queues, idle thread. Owner only.
@@ -73,6 +76,7 @@ impl GlobalData {
             npoll: AtomicU32::new(0),
             processing_ipiq: AtomicU32::new(0),
             spinlocks: AtomicU32::new(0),
+            preempt_candidate: AtomicPtr::new(core::ptr::null_mut()),
             sched: CpuLocal::new(Sched::new()),
             stats: CpuStats::new(),
             ticks: AtomicU64::new(0),

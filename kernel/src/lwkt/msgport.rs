@@ -33,9 +33,6 @@ pub mod msgf {
     pub const ABORTED: u32 = 1 << 5;
 }
 
-/// Returned by a port that queued the message for later (the normal case).
-pub const EASYNC: i32 = 0x4000;
-
 /// A message header. Embed it first in a `#[repr(C)]` struct for a message with a body.
 #[repr(C)]
 pub struct Msg {
@@ -443,10 +440,10 @@ mod tests {
                 // SAFETY: the messages and ports are leaked: they live for ever.
                 unsafe { sendmsg(port, &m.hdr) };
             }
-            for i in 0..4 {
+            for (i, m) in msgs.iter().enumerate() {
                 let r = reply.wait();
-                kassert!(core::ptr::eq(r, &msgs[i].hdr), "reply {} out of order", i);
-                kassert_eq!(msgs[i].value.load(Ordering::Acquire), i * 10 + 1);
+                kassert!(core::ptr::eq(r, &m.hdr), "reply {} out of order", i);
+                kassert_eq!(m.value.load(Ordering::Acquire), i * 10 + 1);
                 kassert!(r.done() && r.error() == 7, "not done");
             }
             Ok(())

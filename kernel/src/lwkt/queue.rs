@@ -86,25 +86,6 @@ impl<const L: usize> ThreadQueue<L> {
         self.len += 1;
     }
 
-    /// Inserts `td` at the front.
-    pub fn push_front(&mut self, td: &Thread) {
-        // SAFETY: as in push_back.
-        let l = unsafe { &mut *td.links(L) };
-        assert!(!l.queued, "thread {} already queued", td.name());
-        l.queued = true;
-        l.prev = ptr::null();
-        l.next = self.head;
-        let p = td as *const Thread;
-        if self.head.is_null() {
-            self.tail = p;
-        } else {
-            // SAFETY: the head is a live queued thread whose links we own.
-            unsafe { (*(*self.head).links(L)).prev = p };
-        }
-        self.head = p;
-        self.len += 1;
-    }
-
     /// Removes `td`, which must be on this queue.
     pub fn remove(&mut self, td: &Thread) {
         // SAFETY: `td` is on this queue; its neighbours are live queued threads.
@@ -124,14 +105,5 @@ impl<const L: usize> ThreadQueue<L> {
             *l = Links::new();
         }
         self.len -= 1;
-    }
-
-    /// Removes and returns the first thread.
-    pub fn pop_front(&mut self) -> Option<&'static Thread> {
-        // SAFETY: queued threads are alive; the caller keeps the thread alive while using the
-        // returned reference (threads are only reaped after leaving every queue and CPU).
-        let td: &'static Thread = unsafe { self.head.as_ref()? };
-        self.remove(td);
-        Some(td)
     }
 }

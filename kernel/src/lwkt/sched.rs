@@ -58,11 +58,6 @@ impl Sched {
             td.clear_flags(tdf::RUNQ);
         }
     }
-
-    /// Runnable threads queued (the running one included).
-    pub fn runnable(&self) -> usize {
-        self.runq.iter().map(ThreadQueue::len).sum()
-    }
 }
 
 /// Set once the boot CPU runs LWKT; before that there is no current thread.
@@ -91,6 +86,10 @@ fn set_curthread(gd: &GlobalData, td: &Thread) {
     md::gdt::set_rsp0(td.kstack_top());
 }
 
+/// The scheduler state of `gd`. Module-private on purpose: every caller in this file runs on
+/// `gd`'s CPU in a critical section and uses the reference for a short statement sequence
+/// without holding another one (the CpuLocal contract).
+#[allow(clippy::mut_from_ref)]
 fn sched_of(gd: &GlobalData) -> &mut Sched {
     debug_assert!(core::ptr::eq(gd, mycpu()), "foreign CPU's scheduler touched");
     // SAFETY: callers run on `gd`'s CPU inside a critical section, and never hold two
@@ -165,6 +164,25 @@ pub fn create(
     Some(td)
 }
 
+/// Creates an interrupt-class thread: like [`create`], but when an interrupt handler
+/// schedules it while a lower-priority thread runs, it preempts that thread at once
+/// (lwkt_preempt) instead of waiting for the next yield point.
+pub fn create_preemptable(
+    name: &'static str,
+    pri: u32,
+    cpu: Option<usize>,
+    f: impl FnOnce() + Send + 'static,
+) -> Option<ThreadHandle> {
+    let gd = match cpu {
+        Some(c) => super::globaldata::globaldata(c)?,
+        None => mycpu(),
+    };
+    let td = Thread::create(name, gd, pri, Box::new(f))?;
+    td.set_flags(tdf::PREEMPTABLE);
+    schedule(&td);
+    Some(td)
+}
+
 /// Makes `td` runnable on its CPU (lwkt_schedule); from another CPU this goes by IPI.
 pub fn schedule(td: &Thread) {
     let _c = crit();
@@ -184,8 +202,69 @@ fn schedule_local(gd: &GlobalData, td: &Thread) {
     if let Some(cur) = try_curthread() {
         if td.pri() > cur.pri() {
             gd.reqflags.fetch_or(rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
+            if td.flags() & tdf::PREEMPTABLE != 0 && gd.intr_nesting.load(Ordering::Relaxed) > 0 {
+                // Preempt at the end of the interrupt, at a clean point (not in the middle
+                // of whatever handler code scheduled it).
+                gd.preempt_candidate.store(td as *const Thread as *mut Thread, Ordering::Release);
+            }
         }
     }
+}
+
+/// Preemptions performed (tests and statistics).
+pub static PREEMPTIONS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Called by the interrupt path after a first-level handler returned (and the EOI went out):
+/// if the handler scheduled an interrupt-class thread of higher priority, preempt to it.
+pub fn preempt_check() {
+    let gd = mycpu();
+    let p = gd.preempt_candidate.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if p.is_null() {
+        return;
+    }
+    let Some(cur) = try_curthread() else { return };
+    // SAFETY: the candidate was scheduled (queued) on this CPU during this interrupt, and a
+    // queued thread stays alive; it cannot have been reaped while we ran with interrupts off.
+    let ntd = unsafe { &*p };
+    if ntd.flags() & tdf::RUNQ != 0 && ntd.pri() > cur.pri() {
+        preempt(gd, cur, ntd);
+    }
+}
+
+/// lwkt_preempt: from an interrupt, run the interrupt-class thread `ntd` right now on top of
+/// the interrupted thread `cur`, which keeps its tokens and its place; when `ntd` blocks or
+/// yields, the switch returns straight to `cur`, which finishes its interrupt. Only when it
+/// is safe: a first-level hardware interrupt (not an IPI or a replay), `cur` was in no
+/// critical section, `ntd` holds no tokens and neither is already part of a preemption.
+fn preempt(gd: &GlobalData, cur: &Thread, ntd: &Thread) {
+    let nesting = gd.intr_nesting.load(Ordering::Relaxed);
+    if nesting != 1
+        || gd.processing_ipiq.load(Ordering::Relaxed) != 0
+        || cur.critcount() != 0
+        || token::holds_tokens(ntd)
+        || !cur.preempted().load(Ordering::Relaxed).is_null()
+        || !ntd.preempted().load(Ordering::Relaxed).is_null()
+        || ntd.flags() & tdf::RUNNING != 0
+        || core::ptr::eq(cur, ntd)
+    {
+        return;
+    }
+    bump(&gd.stats.switches);
+    PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
+    ntd.preempted().store(cur as *const Thread as *mut Thread, Ordering::Release);
+    ntd.switches.fetch_add(1, Ordering::Relaxed);
+    ntd.set_flags(tdf::RUNNING);
+    // The preemptor runs as a thread, outside the interrupt: it may block.
+    gd.intr_nesting.store(0, Ordering::Relaxed);
+    set_curthread(gd, ntd);
+    // SAFETY: as in switch_inner; `cur` stays RUNNING and queued, so nobody else can switch
+    // to it: only the preemptor's next switch returns here.
+    let prev = unsafe { md::switch::cpu_switch(cur.sp_ptr(), ntd.sp_ptr(), cur as *const Thread as u64) };
+    // Back inside the interrupt handler we were preempted in.
+    x86_64::instructions::interrupts::disable();
+    gd.intr_nesting.store(nesting, Ordering::Relaxed);
+    // SAFETY: prev is the preemptor, alive until reaped by switch_return.
+    switch_return(unsafe { &*(prev as *const Thread) });
 }
 
 fn schedule_remote(arg: usize, _: usize) {
@@ -261,7 +340,14 @@ pub fn switch() {
     switch_inner();
 }
 
-fn choose(gd: &GlobalData) -> &'static Thread {
+fn choose(gd: &GlobalData, td: &Thread) -> &'static Thread {
+    // A preemptor that blocks or yields gives the CPU straight back to the thread it
+    // preempted, which still holds its tokens.
+    let victim = td.preempted().swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if !victim.is_null() {
+        // SAFETY: the preempted thread is RUNNING and queued, so alive.
+        return unsafe { &*victim };
+    }
     let s = sched_of(gd);
     let mut mask = s.mask;
     while mask != 0 {
@@ -294,7 +380,7 @@ fn switch_inner() {
     crit_enter();
     gd.reqflags.fetch_and(!rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
     token::release_all(td);
-    let ntd = choose(gd);
+    let ntd = choose(gd, td);
     if !core::ptr::eq(ntd, td) {
         bump(&gd.stats.switches);
         ntd.switches.fetch_add(1, Ordering::Relaxed);

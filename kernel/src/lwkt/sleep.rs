@@ -47,6 +47,9 @@ fn hash(ident: usize) -> usize {
     h % NHASH
 }
 
+/// The sleep queues of `gd`; module-private, used under the CpuLocal contract (owner CPU,
+/// critical section, one reference at a time).
+#[allow(clippy::mut_from_ref)]
 fn buckets(gd: &GlobalData) -> &mut SleepHash {
     // SAFETY: callers run on gd's CPU in a critical section and hold no other reference.
     unsafe { gd.sleepq.get() }

@@ -434,3 +434,185 @@ ktest! {
         Ok(())
     }
 }
+
+mod preempt_tests {
+    use super::*;
+    use crate::arch::x86_64::{intr, lapic};
+    use core::sync::atomic::AtomicBool;
+
+    static ITHREAD_IDENT: AtomicUsize = AtomicUsize::new(0);
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    static ON_WRONG_CPU: AtomicUsize = AtomicUsize::new(0);
+
+    fn handler() {
+        wakeup(ITHREAD_IDENT.load(Ordering::Relaxed));
+    }
+
+    ktest! {
+        /// An interrupt-class thread woken by an interrupt handler preempts the interrupted
+        /// thread when the interrupt ends: it runs on this CPU while the interrupted thread
+        /// spins without ever yielding (which no ordinary thread could make room for).
+        fn interrupt_thread_preempts() {
+            let ident = ident_of(&RUNS);
+            ITHREAD_IDENT.store(ident, Ordering::Relaxed);
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            let me = mycpu().cpuid;
+            super::super::sched::create_preemptable("ithread", pri::INT_MED, Some(me), move || loop {
+                tsleep_interlock(ident);
+                if s.load(Ordering::Acquire) {
+                    sleep::tsleep_cancel();
+                    break;
+                }
+                let _ = tsleep(ident, PINTERLOCKED, "ithread", 0);
+                if mycpu().cpuid != me {
+                    ON_WRONG_CPU.fetch_add(1, Ordering::AcqRel);
+                }
+                RUNS.fetch_add(1, Ordering::AcqRel);
+            })
+            .ok_or("create failed")?;
+            // Let it reach its sleep.
+            for _ in 0..10 {
+                yield_now();
+            }
+            let v = intr::register_any(handler).ok_or("no free vector")?;
+            let p0 = super::super::sched::PREEMPTIONS.load(Ordering::Relaxed);
+            for i in 1..=5 {
+                lapic::send_ipi(lapic::id(), v);
+                let t0 = crate::time::nanotime();
+                // Busy, without yielding: only a preemption lets the ithread run now.
+                while RUNS.load(Ordering::Acquire) < i && crate::time::nanotime() - t0 < 2_000_000_000 {
+                    core::hint::spin_loop();
+                }
+                kassert_eq!(RUNS.load(Ordering::Acquire), i);
+            }
+            intr::unregister(v);
+            kassert_eq!(ON_WRONG_CPU.load(Ordering::Acquire), 0);
+            kassert!(super::super::sched::PREEMPTIONS.load(Ordering::Relaxed) - p0 >= 5, "no preemption counted");
+            stop.store(true, Ordering::Release);
+            wakeup(ident);
+            for _ in 0..10 {
+                yield_now();
+            }
+            Ok(())
+        }
+    }
+}
+
+ktest! {
+    /// A passive IPI raises no interrupt but is still delivered (the clock tick polls).
+    fn passive_ipi_delivered_by_tick() {
+        static HIT: AtomicUsize = AtomicUsize::new(0);
+        fn hit(_: usize, _: usize) {
+            HIT.fetch_add(1, Ordering::AcqRel);
+        }
+        let n = ncpus();
+        if n < 2 {
+            return Ok(());
+        }
+        HIT.store(0, Ordering::Relaxed);
+        let me = mycpu().cpuid;
+        let target = globaldata((me + 1) % n).ok_or("no cpu")?;
+        let passive0 = mycpu().stats.ipis_passive.load(Ordering::Relaxed);
+        ipiq::send_passive(target, hit, 0, 0);
+        kassert_eq!(mycpu().stats.ipis_passive.load(Ordering::Relaxed), passive0 + 1);
+        let t0 = crate::time::nanotime();
+        while HIT.load(Ordering::Acquire) == 0 {
+            kassert!(crate::time::nanotime() - t0 < 2_000_000_000, "passive message never ran");
+            yield_now();
+        }
+        Ok(())
+    }
+}
+
+ktest! {
+    /// Pool tokens: one address always hashes to the same token, and it works as a lock.
+    fn pool_tokens() {
+        let a = 5u64;
+        let t1 = super::token::pool_token(&a);
+        let t2 = super::token::pool_token(&a);
+        kassert!(core::ptr::eq(t1, t2), "pool token not stable");
+        kassert_eq!(t1.desc(), "pool");
+        let _g = get_token(t1);
+        Ok(())
+    }
+}
+
+ktest! {
+    /// Blocking through a TokenCell guard lets other CPUs in (the token is really dropped)
+    /// and the data is re-read afterwards.
+    fn token_cell_block_drops_token() {
+        let n = ncpus();
+        let cell = Arc::new(TokenCell::new("blk", 0u64));
+        let latch = Latch::new();
+        let mut g = cell.lock();
+        *g = 1;
+        if n > 1 {
+            let (c, l) = (cell.clone(), latch.clone());
+            spawn_on((mycpu().cpuid + 1) % n, "t-blk", move || {
+                *c.lock() += 10;
+                l.arrive();
+            })?;
+            // While we hold the guard the other CPU cannot get in; inside block() it can.
+            g.block(|| latch.wait(1))?;
+            kassert_eq!(*g, 11);
+        } else {
+            g.block(yield_now);
+            kassert_eq!(*g, 1);
+        }
+        Ok(())
+    }
+}
+
+ktest! {
+    /// A spinlock shared by every CPU: nothing is lost, contention is counted, and a held
+    /// lock cannot be taken again.
+    fn spinlock_all_cpus() {
+        use crate::sync::spinlock::SpinLock;
+        let n = ncpus();
+        const ROUNDS: u64 = 20_000;
+        let lock = Arc::new(SpinLock::new(0u64));
+        let latch = Latch::new();
+        for cpu in 0..n {
+            let (lk, l) = (lock.clone(), latch.clone());
+            spawn_on(cpu, "t-spin", move || {
+                for _ in 0..ROUNDS {
+                    *lk.lock() += 1;
+                }
+                l.arrive();
+            })?;
+        }
+        latch.wait(n)?;
+        let g = lock.lock();
+        kassert_eq!(*g, ROUNDS * n as u64);
+        kassert!(lock.try_lock().is_none(), "held spinlock taken twice");
+        drop(g);
+        kassert!(lock.try_lock().is_some(), "free spinlock not taken");
+        if n > 1 {
+            kassert!(lock.collisions() > 0, "never contended");
+        }
+        Ok(())
+    }
+}
+
+ktest! {
+    /// A sleeping thread shows what it sleeps on; try_enter fails on a held serializer.
+    fn sleeper_wmesg_and_serializer_try() {
+        let ident = 0x5eed_0000usize;
+        let td = create("t-wmesg", pri::KERN_DAEMON, None, move || {
+            let _ = tsleep(ident, 0, "wmesg-test", 0);
+        })
+        .ok_or("create failed")?;
+        for _ in 0..5 {
+            yield_now();
+        }
+        kassert_eq!(td.wmesg(), "wmesg-test");
+        kassert_eq!(td.wchan(), ident as u64);
+        wakeup(ident);
+        let s = super::serialize::Serializer::new();
+        kassert!(s.try_enter(), "free serializer not taken");
+        kassert!(!s.try_enter(), "held serializer taken twice");
+        s.exit();
+        Ok(())
+    }
+}

@@ -14,7 +14,9 @@ use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-/// Thread priorities (`TDPRI_*`), higher runs first.
+/// Thread priorities (`TDPRI_*`), higher runs first. The whole table is kept even where
+/// nothing uses a class yet, so later subsystems pick DragonFly's levels.
+#[allow(dead_code)]
 pub mod pri {
     pub const IDLE_THREAD: u32 = 0;
     pub const IDLE_WORK: u32 = 1;

@@ -99,11 +99,6 @@ impl TokenStack {
             cell_blocks: 0,
         }
     }
-
-    /// Number of token references on the stack.
-    pub fn depth(&self) -> usize {
-        self.top
-    }
 }
 
 /// Tries to take `r.tok` for `td`; records what was taken in `r.held`.

@@ -189,7 +189,7 @@ pub fn pending(cpu: usize) -> usize {
 }
 
 /// The clock interrupt rate (DragonFly's `hz`).
-pub const HZ: u64 = 100;
+pub use crate::lwkt::clock::HZ;
 
 fn hardclock(_: usize, _: u64) {
     crate::lwkt::clock::hardclock();

@@ -170,13 +170,6 @@ pub fn apic_id() -> u32 {
     CpuId::new().get_feature_info().map_or(0, |fi| fi.initial_local_apic_id() as u32)
 }
 
-/// Waits for interrupts forever.
-pub fn idle_forever() -> ! {
-    loop {
-        x86_64::instructions::interrupts::enable_and_hlt();
-    }
-}
-
 fn text(bytes: &[u8]) -> &str {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     core::str::from_utf8(&bytes[..end]).unwrap_or("?")

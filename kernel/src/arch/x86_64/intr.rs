@@ -51,6 +51,12 @@ pub fn dispatch(frame: &mut TrapFrame) {
     if v != VECTOR_SPURIOUS as usize && !is_pic(v as u64) {
         super::lapic::eoi();
     }
+    // Still inside the interrupt, handler done and acknowledged: the point where an
+    // interrupt thread the handler woke may preempt the interrupted thread.
+    let gd = crate::lwkt::globaldata::mycpu();
+    gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
+    crate::lwkt::sched::preempt_check();
+    gd.intr_nesting.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// The work for one vector, interrupts off; never blocks.
