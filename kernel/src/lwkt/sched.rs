@@ -465,6 +465,27 @@ pub fn migrate(cpu: usize) {
     debug_assert!(core::ptr::eq(mycpu(), target));
 }
 
+/// Pull migration (lwkt_acquire): takes over `td`, a thread descheduled on another CPU (off
+/// every run and sleep queue, e.g. parked by a user scheduler), and makes this CPU its owner.
+/// Waits, draining this CPU's IPIs, until the old CPU has finished switching away from it.
+/// Returns false (and changes nothing) if `td` is still queued somewhere.
+pub fn acquire(td: &Thread) -> bool {
+    let gd = mycpu();
+    if core::ptr::eq(td.gd(), gd) {
+        return true;
+    }
+    let _c = crit();
+    while td.flags() & tdf::RUNNING != 0 {
+        ipiq::process(gd);
+        core::hint::spin_loop();
+    }
+    if td.flags() & (tdf::RUNQ | tdf::TSLEEPQ | tdf::MIGRATING | tdf::EXITING) != 0 {
+        return false;
+    }
+    td.set_gd(gd);
+    true
+}
+
 /// The idle loop: run whatever becomes runnable, else halt until an interrupt.
 pub fn idle_loop() -> ! {
     x86_64::instructions::interrupts::enable();
@@ -483,7 +504,9 @@ pub fn idle_loop() -> ! {
         x86_64::instructions::interrupts::disable();
         if sched_of(gd).mask == 0 && !gd.reqflags_pending() {
             bump(&gd.stats.idle_halts);
+            let t0 = crate::time::nanotime();
             x86_64::instructions::interrupts::enable_and_hlt();
+            gd.stats.idle_ns.fetch_add(crate::time::nanotime().saturating_sub(t0), Ordering::Relaxed);
         } else {
             x86_64::instructions::interrupts::enable();
         }

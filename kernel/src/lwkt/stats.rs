@@ -26,6 +26,8 @@ pub struct CpuStats {
     pub wakeups_remote: AtomicU64,
     /// Times the idle thread halted.
     pub idle_halts: AtomicU64,
+    /// Nanoseconds spent halted in the idle thread.
+    pub idle_ns: AtomicU64,
 }
 
 impl CpuStats {
@@ -43,6 +45,7 @@ impl CpuStats {
             token_collisions: AtomicU64::new(0),
             wakeups_remote: AtomicU64::new(0),
             idle_halts: AtomicU64::new(0),
+            idle_ns: AtomicU64::new(0),
         }
     }
 }

@@ -616,3 +616,40 @@ ktest! {
         Ok(())
     }
 }
+
+ktest! {
+    /// Pull migration: a thread parked (descheduled) on one CPU is acquired by another and
+    /// continues there; the idle threads accounted their halted time.
+    fn pull_migration_and_idle_time() {
+        let n = ncpus();
+        if n < 2 {
+            return Ok(());
+        }
+        let from = (mycpu().cpuid + 1) % n;
+        let parked = Arc::new(AtomicUsize::new(0));
+        let ran_on = Arc::new(AtomicUsize::new(usize::MAX));
+        let (p, r) = (parked.clone(), ran_on.clone());
+        let td = create("t-pull", pri::KERN_DAEMON, Some(from), move || {
+            p.store(1, Ordering::Release);
+            super::sched::deschedule_self();
+            super::sched::switch();
+            r.store(mycpu().cpuid, Ordering::Release);
+        })
+        .ok_or("create failed")?;
+        let t0 = crate::time::nanotime();
+        while parked.load(Ordering::Acquire) == 0 || td.flags() & super::thread::tdf::RUNNING != 0 {
+            kassert!(crate::time::nanotime() - t0 < LIMIT_NS, "never parked");
+            yield_now();
+        }
+        kassert!(super::sched::acquire(&td), "acquire refused a parked thread");
+        kassert_eq!(td.gd().cpuid, mycpu().cpuid);
+        super::sched::schedule(&td);
+        while ran_on.load(Ordering::Acquire) == usize::MAX {
+            kassert!(crate::time::nanotime() - t0 < LIMIT_NS, "acquired thread never ran");
+            yield_now();
+        }
+        kassert_eq!(ran_on.load(Ordering::Acquire), mycpu().cpuid);
+        kassert!(total(|s| &s.idle_ns) > 0, "no idle time accounted");
+        Ok(())
+    }
+}
