@@ -33,6 +33,9 @@ pub struct KTest {
     pub name: &'static str,
     /// The test body.
     pub func: fn() -> Outcome,
+    /// A benchmark: runs only when the pattern names benchmarks (contains `bench`), never
+    /// with `ktest=all`; it prints figures and fails only if it cannot run.
+    pub bench: bool,
 }
 
 /// Defines a test function and registers it in `.ktests`.
@@ -45,7 +48,22 @@ macro_rules! ktest {
             #[used]
             #[link_section = ".ktests"]
             static ENTRY: $crate::ktest::KTest =
-                $crate::ktest::KTest { name: concat!(module_path!(), "::", stringify!($name)), func: $name };
+                $crate::ktest::KTest { name: concat!(module_path!(), "::", stringify!($name)), func: $name, bench: false };
+        };
+    };
+}
+
+/// Defines a benchmark (a test that only runs when asked for by a pattern naming `bench`).
+#[macro_export]
+macro_rules! kbench {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        fn $name() -> $crate::ktest::Outcome $body
+        const _: () = {
+            #[used]
+            #[link_section = ".ktests"]
+            static ENTRY: $crate::ktest::KTest =
+                $crate::ktest::KTest { name: concat!(module_path!(), "::", stringify!($name)), func: $name, bench: true };
         };
     };
 }
@@ -146,8 +164,9 @@ pub fn note_fatal(kind: &str) {
 
 /// Runs every test matching `pattern`, prints KTAP, and ends QEMU with the result.
 pub fn run(pattern: &str) -> ! {
+    let benches = pattern.contains("bench");
     let tests: alloc::vec::Vec<&KTest> =
-        registered().iter().filter(|t| matches(pattern, display_name(t))).collect();
+        registered().iter().filter(|t| t.bench == benches && matches(pattern, display_name(t))).collect();
     crate::kprintln!("KTAP version 1");
     crate::kprintln!("1..{}", tests.len());
     for (i, t) in tests.iter().enumerate() {

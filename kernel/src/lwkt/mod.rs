@@ -1,6 +1,7 @@
 //! LWKT: DragonFly's light-weight kernel threads. Per-CPU globaldata, threads owned by one
 //! CPU with per-CPU run queues, critical sections that defer interrupts, IPI queues, and
 //! serializing tokens.
+mod bench;
 pub mod callout;
 pub mod clock;
 pub mod cpulocal;
