@@ -573,11 +573,21 @@ ktest! {
         const ROUNDS: u64 = 20_000;
         let lock = Arc::new(SpinLock::new(0u64));
         let latch = Latch::new();
+        let go = Arc::new(AtomicUsize::new(0));
         for cpu in 0..n {
-            let (lk, l) = (lock.clone(), latch.clone());
+            let (lk, l, g) = (lock.clone(), latch.clone(), go.clone());
             spawn_on(cpu, "t-spin", move || {
+                // Start together, so the CPUs really overlap.
+                g.fetch_add(1, Ordering::AcqRel);
+                while g.load(Ordering::Acquire) < n {
+                    core::hint::spin_loop();
+                }
                 for _ in 0..ROUNDS {
-                    *lk.lock() += 1;
+                    let mut v = lk.lock();
+                    *v += 1;
+                    for _ in 0..20 {
+                        core::hint::spin_loop();
+                    }
                 }
                 l.arrive();
             })?;
@@ -651,5 +661,113 @@ ktest! {
         kassert_eq!(ran_on.load(Ordering::Acquire), mycpu().cpuid);
         kassert!(total(|s| &s.idle_ns) > 0, "no idle time accounted");
         Ok(())
+    }
+}
+
+mod crit_tests {
+    use super::*;
+    use crate::arch::x86_64::{intr, lapic};
+    use crate::lwkt::callout::Callout;
+    use core::pin::pin;
+
+    static HITS: AtomicUsize = AtomicUsize::new(0);
+
+    fn handler() {
+        HITS.fetch_add(1, Ordering::AcqRel);
+    }
+
+    ktest! {
+        /// An interrupt that arrives inside a critical section is not run there: it is
+        /// marked pending and runs at the last crit_exit. Clock ticks are deferred the same
+        /// way.
+        fn interrupts_deferred_and_replayed() {
+            let v = intr::register_any(handler).ok_or("no free vector")?;
+            HITS.store(0, Ordering::Relaxed);
+            let gd = mycpu();
+            let ticks0;
+            {
+                let _outer = super::super::crit::crit();
+                let _inner = super::super::crit::crit();
+                lapic::send_ipi(lapic::id(), v);
+                ticks0 = gd.ticks.load(Ordering::Relaxed);
+                let t0 = crate::time::nanotime();
+                // Interrupts are on: the IPI and several clock ticks arrive meanwhile.
+                while crate::time::nanotime() - t0 < 50_000_000 {
+                    core::hint::spin_loop();
+                }
+                kassert_eq!(HITS.load(Ordering::Acquire), 0);
+                kassert_eq!(gd.ticks.load(Ordering::Relaxed), ticks0);
+                kassert!(gd.reqflags_pending(), "nothing marked pending");
+                drop(_inner);
+                // Still inside the outer section: still deferred.
+                kassert_eq!(HITS.load(Ordering::Acquire), 0);
+            }
+            kassert_eq!(HITS.load(Ordering::Acquire), 1);
+            kassert!(gd.ticks.load(Ordering::Relaxed) > ticks0, "deferred tick not replayed");
+            intr::unregister(v);
+            Ok(())
+        }
+    }
+
+    static FIRED: AtomicUsize = AtomicUsize::new(0);
+
+    fn fire(_: usize) {
+        FIRED.fetch_add(1, Ordering::AcqRel);
+    }
+
+    ktest! {
+        /// Callouts: a stopped one never fires; a re-armed one fires once, not before its
+        /// time; stopping from another CPU against the firing is safe.
+        fn callout_stop_and_reset() {
+            FIRED.store(0, Ordering::Relaxed);
+            let c = pin!(Callout::new());
+            c.as_ref().reset(2, fire, 0);
+            kassert!(c.stop(), "armed callout not stopped");
+            kassert!(!c.stop(), "stopped twice");
+            let t0 = super::super::clock::ticks(mycpu().cpuid);
+            c.as_ref().reset(3, fire, 0);
+            c.as_ref().reset(3, fire, 0);
+            while FIRED.load(Ordering::Acquire) == 0 {
+                kassert!(super::super::clock::ticks(mycpu().cpuid) - t0 < 100, "never fired");
+                yield_now();
+            }
+            kassert!(super::super::clock::ticks(mycpu().cpuid) - t0 >= 3, "fired early");
+            for _ in 0..10 {
+                yield_now();
+            }
+            kassert_eq!(FIRED.load(Ordering::Acquire), 1);
+            // Arm on this CPU, stop from others, many times, racing the 1-tick firing.
+            let n = ncpus();
+            if n > 1 {
+                let c: &'static Callout = alloc::boxed::Box::leak(alloc::boxed::Box::new(Callout::new()));
+                // SAFETY: leaked, so it never moves.
+                let pinned = unsafe { core::pin::Pin::new_unchecked(c) };
+                let latch = Latch::new();
+                let stop_now = Arc::new(AtomicUsize::new(0));
+                let (l, s) = (latch.clone(), stop_now.clone());
+                spawn_on((mycpu().cpuid + 1) % n, "t-stopper", move || {
+                    while s.load(Ordering::Acquire) < 200 {
+                        let r = s.load(Ordering::Acquire);
+                        c.stop();
+                        // After stop returns the function is not running anywhere.
+                        while s.load(Ordering::Acquire) == r {
+                            core::hint::spin_loop();
+                        }
+                    }
+                    l.arrive();
+                })?;
+                for _ in 0..200 {
+                    pinned.reset(1, fire, 0);
+                    for _ in 0..2000 {
+                        core::hint::spin_loop();
+                    }
+                    stop_now.fetch_add(1, Ordering::AcqRel);
+                    yield_now();
+                }
+                latch.wait(1)?;
+                c.stop();
+            }
+            Ok(())
+        }
     }
 }
