@@ -20,6 +20,11 @@ pub const IST_DOUBLE_FAULT: u16 = 1;
 pub const IST_NMI: u16 = 2;
 /// IST slot of the machine-check stack.
 pub const IST_MACHINE_CHECK: u16 = 3;
+/// IST slot of the debug-exception stack: a #DB can hit the first instructions of the
+/// syscall entry, before it switched to a kernel stack.
+pub const IST_DEBUG: u16 = 4;
+/// Every IST slot in use, in the order of each CPU's IST stacks.
+pub const IST_SLOTS: [u16; 4] = [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK, IST_DEBUG];
 
 /// Kernel code selector.
 pub const KERNEL_CS: SegmentSelector = SegmentSelector::new(1, PrivilegeLevel::Ring0);
@@ -35,8 +40,8 @@ pub const USER_CS: SegmentSelector = SegmentSelector::new(5, PrivilegeLevel::Rin
 pub const TSS_SEL: SegmentSelector = SegmentSelector::new(6, PrivilegeLevel::Ring0);
 
 /// The boot CPU's IST stacks, each with an unmapped guard page below it.
-pub static BSP_IST_STACKS: [GuardedStack<IST_STACK_SIZE>; 3] =
-    [GuardedStack::new(), GuardedStack::new(), GuardedStack::new()];
+pub static BSP_IST_STACKS: [GuardedStack<IST_STACK_SIZE>; 4] =
+    [GuardedStack::new(), GuardedStack::new(), GuardedStack::new(), GuardedStack::new()];
 
 /// A TSS the CPU reads and its owner updates (rsp0 at every thread switch).
 struct TssCell(UnsafeCell<TaskStateSegment>);
@@ -70,9 +75,9 @@ fn build_gdt(tss: *const TaskStateSegment) -> GlobalDescriptorTable<8> {
     gdt
 }
 
-fn tss_with(ist_tops: [u64; 3]) -> TaskStateSegment {
+fn tss_with(ist_tops: [u64; 4]) -> TaskStateSegment {
     let mut tss = TaskStateSegment::new();
-    for (slot, top) in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].into_iter().zip(ist_tops) {
+    for (slot, top) in IST_SLOTS.into_iter().zip(ist_tops) {
         tss.interrupt_stack_table[slot as usize - 1] = VirtAddr::new(top);
     }
     tss
@@ -89,7 +94,7 @@ pub fn init_cpu(cpuid: usize) -> Result<(), &'static str> {
             CpuTables { tss: TssCell(UnsafeCell::new(tss)), gdt: GlobalDescriptorTable::new() }
         })
     } else {
-        let mut tops = [0u64; 3];
+        let mut tops = [0u64; 4];
         for top in &mut tops {
             // The stack is never handed back to kstack::free: a CPU keeps its IST stacks.
             *top = kstack::alloc(IST_STACK_SIZE / PAGE_SIZE).ok_or("no memory for IST stacks")?.top();
@@ -147,7 +152,7 @@ pub fn set_rsp0(top: u64) {
 }
 
 /// CPU `cpuid`'s TSS.rsp0 and IST tops (for tests and reports).
-pub fn tss_stacks(cpuid: usize) -> Option<(u64, [u64; 3])> {
+pub fn tss_stacks(cpuid: usize) -> Option<(u64, [u64; 4])> {
     let t = TABLES.get(cpuid)?.load(Ordering::Acquire);
     if t.is_null() {
         return None;

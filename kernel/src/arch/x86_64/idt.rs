@@ -1,7 +1,7 @@
 //! The interrupt descriptor table: 256 interrupt gates, each pointing at its 16-byte stub in
 //! `trap_entry`. Double fault, NMI and machine check run on their own IST stacks so that a
 //! blown kernel stack still gets a report.
-use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI, KERNEL_CS};
+use super::gdt::{IST_DEBUG, IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI, KERNEL_CS};
 use super::trap_entry::{stub_address, STUB_COUNT};
 use x86_64::instructions::tables::lidt;
 use x86_64::structures::DescriptorTablePointer;
@@ -49,6 +49,7 @@ pub fn init() {
         let mut gates = [Gate::default(); STUB_COUNT];
         for (vector, gate) in gates.iter_mut().enumerate() {
             let ist = match vector {
+                1 => IST_DEBUG,
                 2 => IST_NMI,
                 8 => IST_DOUBLE_FAULT,
                 18 => IST_MACHINE_CHECK,

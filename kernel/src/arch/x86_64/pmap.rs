@@ -102,12 +102,13 @@ fn map_direct(pml4: u64, start: u64, end: u64) {
 }
 
 /// Guard pages under the boot stack and the IST stacks: left unmapped.
-fn guard_pages() -> [u64; 4] {
+fn guard_pages() -> [u64; 5] {
     [
         BOOT_STACK.guard_page(),
         BSP_IST_STACKS[0].guard_page(),
         BSP_IST_STACKS[1].guard_page(),
         BSP_IST_STACKS[2].guard_page(),
+        BSP_IST_STACKS[3].guard_page(),
     ]
 }
 
