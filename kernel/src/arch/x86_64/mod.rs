@@ -1,5 +1,6 @@
 //! x86_64: entry, descriptor tables, traps, CPU and FPU state, the kernel pmap.
 pub mod acpi;
+pub mod copyio;
 pub mod cpu;
 pub mod fpu;
 pub mod gdt;

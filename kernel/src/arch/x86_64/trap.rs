@@ -91,6 +91,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         // fatal report (which stays for kernel-mode faults and NMI/#DF/#MC).
         super::usermode::user_exception(frame);
     } else if frame.vector == 14 {
+        if let Some(fixup) = super::copyio::fixup_for(frame.rip) {
+            copyio_fault(frame, fixup);
+            return;
+        }
         // A test probing SMEP/SMAP expects this fault; any other stays fatal.
         super::usermode::kernel_probe_fault(frame);
     }
@@ -101,6 +105,30 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if v >= vector::FIRST_IRQ => super::intr::dispatch(frame),
         _ => fatal(frame),
     }
+}
+
+/// A page fault inside copyin/copyout: let the VM bring the user page in and retry the
+/// instruction, or resume at the fixup, which returns EFAULT.
+fn copyio_fault(frame: &mut TrapFrame, fixup: u64) {
+    let cr2 = x86_64::registers::control::Cr2::read_raw();
+    const PF_PRESENT: u64 = 1;
+    const PF_WRITE: u64 = 2;
+    const RFLAGS_IF: u64 = 1 << 9;
+    // Only a missing page or a write to a copy-on-write page can be fixed; the VM may sleep,
+    // so it runs with interrupts as the interrupted code had them.
+    let fixable =
+        cr2 < super::usermode::USER_END && (frame.error & PF_PRESENT == 0 || frame.error & PF_WRITE != 0);
+    if fixable {
+        if frame.rflags & RFLAGS_IF != 0 {
+            x86_64::instructions::interrupts::enable();
+        }
+        let ok = super::copyio::resolve_user_fault(cr2, frame.error & PF_WRITE != 0);
+        x86_64::instructions::interrupts::disable();
+        if ok {
+            return;
+        }
+    }
+    frame.rip = fixup;
 }
 
 fn name(vector: u64) -> &'static str {
