@@ -235,6 +235,8 @@ mod tests {
                 store_u64(UPAGE + 512, 0x1122_3344_5566_7788).map_err(|e| alloc::format!("store {e}"))?;
                 kassert_eq!(fetch_u64(UPAGE + 512), Ok(0x1122_3344_5566_7788));
                 kassert_eq!(fetch_u32(UPAGE + 512), Ok(0x5566_7788));
+                store_u32(UPAGE + 516, 7).map_err(|e| alloc::format!("store {e}"))?;
+                kassert_eq!(fetch_u64(UPAGE + 512), Ok(0x0000_0007_5566_7788));
                 kassert!(ac_clear(), "RFLAGS.AC left set");
                 Ok(())
             })
