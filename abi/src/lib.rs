@@ -9,4 +9,5 @@ extern crate std;
 pub mod boot;
 pub mod cpio;
 pub mod debug_exit;
+pub mod elf;
 pub mod errno;
