@@ -22,6 +22,7 @@ mod sync;
 mod syscall;
 mod time;
 mod tty;
+mod vfs;
 
 use arch::x86_64 as md;
 
@@ -63,6 +64,7 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     // and IPIs arrive.
     x86_64::instructions::interrupts::enable();
     md::mp::start_aps(bi);
+    vfs::rootfs::init(bi);
 
     if let Some(what) = env.crash {
         ktest::crash::commit(what);

@@ -1,17 +1,16 @@
 //! The root images: a cpio newc archive holding `boot/kernel/kernel` and the files of rootfs/,
 //! plus broken variants the loader must refuse.
 //!
-//! Archives are reproducible: a sorted member list, owner 0:0, fixed modes and mtimes, and
-//! cpio's `--reproducible` (renumbered inodes, no device numbers).
+//! Archives are reproducible: a sorted member list, owner 0:0, fixed modes and mtimes and
+//! inode numbers, written by our own newc writer (plus the special nodes of rootfs/nodes.txt).
 
 use crate::cargo_build::build_components;
+use crate::newc;
 use crate::paths::{self, root};
 use crate::Result;
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 use systests::scenarios::Image;
 
@@ -132,26 +131,80 @@ fn tree(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Packs `staging` into the newc archive `out` with the system cpio.
+/// Packs `staging` into the newc archive `out`, adding the nodes rootfs/nodes.txt lists.
 fn pack(staging: &Path, out: &Path) -> Result<()> {
-    let list: String = tree(staging)?.iter().map(|p| format!("{}\n", p.display())).collect();
-    let tmp = out.with_extension("cpio.tmp");
-    let file = io(&tmp, fs::File::create(&tmp))?;
-    let mut child = Command::new("cpio")
-        .args(["-o", "-H", "newc", "--owner=0:0", "--reproducible", "--quiet"])
-        .current_dir(staging)
-        .stdin(Stdio::piped())
-        .stdout(file)
-        .spawn()
-        .map_err(|e| format!("cannot run cpio: {e}"))?;
-    let mut stdin = child.stdin.take().expect("stdin was piped");
-    io(&tmp, stdin.write_all(list.as_bytes()))?;
-    drop(stdin);
-    let status = io(&tmp, child.wait())?;
-    if !status.success() {
-        return Err(format!("cpio failed for {} ({status})", staging.display()));
+    let mut members = Vec::new();
+    for rel in tree(staging)? {
+        let p = staging.join(&rel);
+        let meta = io(&p, fs::symlink_metadata(&p))?;
+        let perm = meta.permissions().mode() & 0o7777;
+        let (mode, data) = if meta.file_type().is_symlink() {
+            (0o120777, io(&p, fs::read_link(&p))?.into_os_string().into_encoded_bytes())
+        } else if meta.is_dir() {
+            (0o040000 | perm, Vec::new())
+        } else {
+            (0o100000 | perm, io(&p, fs::read(&p))?)
+        };
+        members.push(member(rel.to_string_lossy().into_owned(), mode, data, members.len()));
     }
-    io(out, fs::rename(&tmp, out))
+    let nodes = root().join("rootfs/nodes.txt");
+    if nodes.is_file() {
+        add_nodes(&mut members, &io(&nodes, fs::read_to_string(&nodes))?)?;
+    }
+    io(out, fs::write(out, newc::write(&members)))
+}
+
+fn member(path: String, mode: u32, data: Vec<u8>, index: usize) -> newc::Member {
+    newc::Member { path, mode, uid: 0, gid: 0, nlink: 1, ino: index as u32 + 1, mtime: MTIME_SECS as u32, rdev: (0, 0), data }
+}
+
+fn octal(s: &str, line: usize) -> Result<u32> {
+    u32::from_str_radix(s, 8).map_err(|_| format!("rootfs/nodes.txt:{line}: bad octal mode `{s}`"))
+}
+
+fn num(s: &str, line: usize) -> Result<u32> {
+    s.parse().map_err(|_| format!("rootfs/nodes.txt:{line}: bad number `{s}`"))
+}
+
+/// Adds the entries of rootfs/nodes.txt: `PATH d MODE` (directory), `PATH c|b MAJOR MINOR
+/// MODE` (device), `PATH p MODE` (FIFO), `PATH l TARGET` (symlink), `PATH h EXISTING` (hard
+/// link). As GNU cpio does, the data of a hard-linked file travels with its last name.
+fn add_nodes(members: &mut Vec<newc::Member>, text: &str) -> Result<()> {
+    for (n, raw) in text.lines().enumerate() {
+        let line = n + 1;
+        let words: Vec<&str> = raw.split('#').next().unwrap_or("").split_whitespace().collect();
+        let Some((&path, rest)) = words.split_first() else { continue };
+        let bad = || format!("rootfs/nodes.txt:{line}: cannot parse `{raw}`");
+        let index = members.len();
+        let m = match rest {
+            ["d", mode] => member(path.into(), 0o040000 | octal(mode, line)?, Vec::new(), index),
+            [kind @ ("c" | "b"), major, minor, mode] => {
+                let ifmt = if *kind == "c" { 0o020000 } else { 0o060000 };
+                newc::Member { rdev: (num(major, line)?, num(minor, line)?), ..member(path.into(), ifmt | octal(mode, line)?, Vec::new(), index) }
+            }
+            ["p", mode] => member(path.into(), 0o010000 | octal(mode, line)?, Vec::new(), index),
+            ["l", target] => member(path.into(), 0o120777, target.as_bytes().to_vec(), index),
+            ["h", existing] => {
+                let Some(i) = members.iter().position(|m| m.path == *existing) else {
+                    return Err(format!("rootfs/nodes.txt:{line}: no `{existing}` to link to"));
+                };
+                let ino = members[i].ino;
+                let nlink = members.iter().filter(|m| m.ino == ino).count() as u32 + 1;
+                let data = std::mem::take(&mut members[i].data);
+                for m in members.iter_mut().filter(|m| m.ino == ino) {
+                    m.nlink = nlink;
+                    m.data.clear();
+                }
+                newc::Member { path: path.into(), nlink, data, ..members[i].clone() }
+            }
+            _ => return Err(bad()),
+        };
+        if members.iter().any(|x| x.path == m.path) {
+            return Err(format!("rootfs/nodes.txt:{line}: `{}` already exists", m.path));
+        }
+        members.push(m);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -191,5 +244,21 @@ mod tests {
         pack(&staging, &out).unwrap();
         assert_eq!(fs::read(&out).unwrap(), bytes);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn nodes_manifest() {
+        let mut m = vec![member("etc".into(), 0o040755, vec![], 0), member("etc/a".into(), 0o100644, b"data".to_vec(), 1)];
+        add_nodes(&mut m, "dev d 0755\ndev/null c 1 3 0666 # comment\n\nf p 0600\ns l etc/a\netc/b h etc/a\n").unwrap();
+        let by = |p: &str| m.iter().find(|x| x.path == p).unwrap().clone();
+        assert_eq!(by("dev/null").mode, 0o020666);
+        assert_eq!(by("dev/null").rdev, (1, 3));
+        assert_eq!(by("f").mode, 0o010600);
+        assert_eq!(by("s").data, b"etc/a");
+        assert_eq!((by("etc/a").ino, by("etc/a").nlink, by("etc/a").data.len()), (by("etc/b").ino, 2, 0));
+        assert_eq!(by("etc/b").data, b"data");
+        assert!(add_nodes(&mut m, "x h nowhere").is_err());
+        assert!(add_nodes(&mut m, "x q").is_err());
+        assert!(add_nodes(&mut m, "dev d 0755").is_err());
     }
 }

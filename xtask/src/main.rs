@@ -7,6 +7,7 @@ mod cargo_build;
 mod deps;
 mod gdb;
 mod image;
+mod newc;
 mod paths;
 mod qemu;
 mod test;

@@ -34,7 +34,7 @@ unsafe impl GlobalAlloc for CritHeap {
 static HEAP: CritHeap = CritHeap(LockedHeap::empty());
 
 /// Pages given to the early heap.
-const HEAP_PAGES: usize = 1024;
+const HEAP_PAGES: usize = 16384;
 
 /// Gives the heap its pages; boot fails with a message if they cannot be found.
 pub fn init() {

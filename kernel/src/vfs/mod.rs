@@ -1,0 +1,10 @@
+//! The VFS (DragonFly's vfs_*.c): vnodes, the namecache and path lookup, mounts, tmpfs, and
+//! the namespace operations the system calls will use.
+pub mod cred;
+pub mod mount;
+pub mod namecache;
+pub mod nlookup;
+pub mod ops;
+pub mod rootfs;
+pub mod tmpfs;
+pub mod vnode;

@@ -1,0 +1,114 @@
+//! Mounts and the mount table (DragonFly's vfs_mount.c). A mount has its own namecache
+//! tree rooted at `root_ncp`; the entry it is mounted on is marked with it, and lookups cross
+//! into the mount there (and back out through `..` at its root). A per-mount token serializes
+//! namespace changes on the mount, as DragonFly's `mnt_token` does.
+use super::namecache::{NcHandle, Ncp};
+use super::vnode::Vnode;
+use crate::lwkt::token::Token;
+use crate::sync::spinlock::SpinLock;
+use abi::errno::{EBUSY, EINVAL, ENOTDIR};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One mounted filesystem.
+pub struct Mount {
+    /// Filesystem type ("tmpfs", "devfs", "proc").
+    pub fs_name: &'static str,
+    /// Where it came from (for /proc/mounts).
+    pub source: &'static str,
+    /// A unique number (st_dev).
+    pub id: u64,
+    /// Serializes namespace changes (and resolves) on this mount.
+    pub token: Token,
+    /// The root of the mount's namecache tree.
+    pub root_ncp: Arc<Ncp>,
+    /// Where it is mounted (None for the root mount).
+    covered: SpinLock<Option<NcHandle>>,
+}
+
+impl Mount {
+    /// A mount whose root directory is `root` (called by filesystems' mount functions).
+    pub fn new(fs_name: &'static str, source: &'static str, root: impl FnOnce(&alloc::sync::Weak<Mount>) -> Arc<Vnode>) -> Arc<Mount> {
+        Arc::new_cyclic(|weak| Mount {
+            fs_name,
+            source,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            token: Token::new("mnt_token"),
+            root_ncp: Ncp::new_root(root(weak)),
+            covered: SpinLock::new(None),
+        })
+    }
+
+    /// The root directory.
+    pub fn root_vnode(&self) -> Arc<Vnode> {
+        self.root_ncp.vnode().expect("a mount root is always positive")
+    }
+
+    /// The handle of the mount's root.
+    pub fn root(self: &Arc<Self>) -> NcHandle {
+        NcHandle { ncp: self.root_ncp.clone(), mount: self.clone() }
+    }
+
+    /// Where the mount is mounted.
+    pub fn covered(&self) -> Option<NcHandle> {
+        self.covered.lock().clone()
+    }
+}
+
+/// Every mount, in mount order.
+static MOUNTS: SpinLock<Vec<Arc<Mount>>> = SpinLock::new(Vec::new());
+
+/// Makes `m` the root mount.
+pub fn mount_root(m: Arc<Mount>) {
+    MOUNTS.lock().insert(0, m);
+}
+
+/// The root mount's root.
+pub fn root() -> Option<NcHandle> {
+    MOUNTS.lock().first().map(|m| m.root())
+}
+
+/// Mounts `m` on the directory `on`.
+pub fn mount_on(on: &NcHandle, m: Arc<Mount>) -> Result<(), i32> {
+    let v = on.ncp.vnode().ok_or(EINVAL)?;
+    if !v.is_dir() {
+        return Err(ENOTDIR);
+    }
+    if !on.ncp.set_mounted(Some(m.clone())) {
+        return Err(EBUSY);
+    }
+    *m.covered.lock() = Some(on.clone());
+    MOUNTS.lock().push(m);
+    Ok(())
+}
+
+/// Unmounts the filesystem whose root is `root`: EBUSY while anything but the table, its
+/// own root entry and the caller's handle refers to it, or while something is mounted inside.
+pub fn unmount(root: NcHandle) -> Result<(), i32> {
+    let m = root.mount.clone();
+    drop(root);
+    let mut table = MOUNTS.lock();
+    let Some(pos) = table.iter().position(|x| Arc::ptr_eq(x, &m)) else { return Err(EINVAL) };
+    if pos == 0 {
+        return Err(EBUSY);
+    }
+    // References: the table, `m` here, and each namecache handle or open file elsewhere.
+    if Arc::strong_count(&m) > 2 || m.root_ncp.busy() {
+        return Err(EBUSY);
+    }
+    table.remove(pos);
+    drop(table);
+    if let Some(c) = m.covered.lock().take() {
+        c.ncp.set_mounted(None);
+    }
+    m.root_ncp.tear_down();
+    Ok(())
+}
+
+/// The mounts, for /proc/mounts.
+pub fn list() -> Vec<Arc<Mount>> {
+    MOUNTS.lock().clone()
+}

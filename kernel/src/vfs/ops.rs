@@ -1,0 +1,226 @@
+//! The namespace operations the system calls will call (DragonFly's kern_* helpers in
+//! vfs_syscalls.c): each resolves its path through the namecache, checks permissions, calls
+//! the filesystem's n-VOP under the mount's token, and updates the namecache so it stays the
+//! authority on what exists.
+use super::cred::access;
+use super::namecache::{NcHandle, NcState};
+use super::nlookup::{nlookup, nlookup_parent, resolve, Ctx};
+use super::vnode::{mode, Attr, DirEntry, NewNode, VType, Vnode};
+use crate::lwkt::token::get_token;
+use abi::errno::{EBUSY, EEXIST, EINVAL, ENOENT, ENOTDIR, EPERM, EXDEV};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// The directory and name a create or remove acts on, with the directory checked for write
+/// and search permission.
+struct Target {
+    dir: NcHandle,
+    dirv: Arc<Vnode>,
+    name: Vec<u8>,
+    trailing_slash: bool,
+}
+
+fn target(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8]) -> Result<Target, i32> {
+    let (dir, name, trailing_slash) = nlookup_parent(ctx, at, path)?;
+    let dirv = dir.vnode().ok_or(ENOENT)?;
+    ctx.cred.check(&dirv.getattr(), access::W | access::X)?;
+    Ok(Target { dir, dirv, name, trailing_slash })
+}
+
+fn is_dot(name: &[u8]) -> bool {
+    name == b"." || name == b".."
+}
+
+/// Sticky directories: only the owner of the entry or of the directory (or root) may remove
+/// or rename it.
+fn sticky_ok(ctx: &Ctx, dir: &Attr, victim: &Attr) -> Result<(), i32> {
+    if dir.mode & mode::S_ISVTX != 0 && ctx.cred.uid != 0 && ctx.cred.uid != dir.uid && ctx.cred.uid != victim.uid {
+        return Err(EPERM);
+    }
+    Ok(())
+}
+
+fn new_node(ctx: &Ctx, vtype: VType, perm: u32, rdev: u64) -> NewNode {
+    NewNode { vtype, perm, uid: ctx.cred.uid, gid: ctx.cred.gid, rdev }
+}
+
+/// Creates a node (mkdir, mknod, a file for O_CREAT). EEXIST when the name exists.
+pub fn create_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], vtype: VType, perm: u32, rdev: u64) -> Result<NcHandle, i32> {
+    let t = target(ctx, at, path)?;
+    if is_dot(&t.name) {
+        return Err(EEXIST);
+    }
+    if t.trailing_slash && vtype != VType::Dir {
+        return Err(ENOENT);
+    }
+    let _tok = get_token(&t.dir.mount.token);
+    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    if resolve(&h)?.is_some() {
+        return Err(EEXIST);
+    }
+    let v = t.dirv.node.create(&t.name, new_node(ctx, vtype, perm, rdev))?;
+    h.ncp.set_state(NcState::Positive(v));
+    Ok(h)
+}
+
+/// mkdir.
+pub fn mkdir_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], perm: u32) -> Result<NcHandle, i32> {
+    create_at(ctx, at, path, VType::Dir, perm, 0)
+}
+
+/// symlink.
+pub fn symlink_at(ctx: &Ctx, target_path: &[u8], at: Option<&NcHandle>, path: &[u8]) -> Result<NcHandle, i32> {
+    if target_path.is_empty() {
+        return Err(ENOENT);
+    }
+    let t = target(ctx, at, path)?;
+    if is_dot(&t.name) || t.trailing_slash {
+        return Err(EEXIST);
+    }
+    let _tok = get_token(&t.dir.mount.token);
+    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    if resolve(&h)?.is_some() {
+        return Err(EEXIST);
+    }
+    let v = t.dirv.node.symlink(&t.name, target_path, new_node(ctx, VType::Lnk, 0o777, 0))?;
+    h.ncp.set_state(NcState::Positive(v));
+    Ok(h)
+}
+
+/// link: a new name for an existing non-directory.
+pub fn link_at(
+    ctx: &Ctx,
+    old_at: Option<&NcHandle>,
+    old: &[u8],
+    new_at: Option<&NcHandle>,
+    new: &[u8],
+    follow: bool,
+) -> Result<(), i32> {
+    let src = nlookup(ctx, old_at, old, follow)?;
+    let sv = src.vnode().ok_or(ENOENT)?;
+    if sv.is_dir() {
+        return Err(EPERM);
+    }
+    let t = target(ctx, new_at, new)?;
+    if is_dot(&t.name) || t.trailing_slash {
+        return Err(EEXIST);
+    }
+    if !Arc::ptr_eq(&src.mount, &t.dir.mount) {
+        return Err(EXDEV);
+    }
+    let _tok = get_token(&t.dir.mount.token);
+    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    if resolve(&h)?.is_some() {
+        return Err(EEXIST);
+    }
+    t.dirv.node.link(&t.name, &sv)?;
+    h.ncp.set_state(NcState::Positive(sv));
+    Ok(())
+}
+
+/// unlink (`rmdir == false`) or rmdir.
+pub fn remove_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], rmdir: bool) -> Result<(), i32> {
+    let t = target(ctx, at, path)?;
+    match t.name.as_slice() {
+        b"." => return Err(if rmdir { EINVAL } else { abi::errno::EISDIR }),
+        b".." => return Err(if rmdir { abi::errno::ENOTEMPTY } else { abi::errno::EISDIR }),
+        _ => {}
+    }
+    let _tok = get_token(&t.dir.mount.token);
+    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    let v = resolve(&h)?.ok_or(ENOENT)?;
+    if t.trailing_slash && !v.is_dir() {
+        return Err(ENOTDIR);
+    }
+    if h.ncp.mounted().is_some() {
+        return Err(EBUSY);
+    }
+    sticky_ok(ctx, &t.dirv.getattr(), &v.getattr())?;
+    if rmdir {
+        t.dirv.node.rmdir(&t.name)?;
+    } else {
+        t.dirv.node.remove(&t.name)?;
+    }
+    h.ncp.set_state(NcState::Negative);
+    Ok(())
+}
+
+/// True when `ancestor` is `h` or one of its parents within the mount.
+fn is_ancestor(ancestor: &NcHandle, h: &NcHandle) -> bool {
+    let mut cur = Some(h.ncp.clone());
+    while let Some(c) = cur {
+        if Arc::ptr_eq(&c, &ancestor.ncp) {
+            return true;
+        }
+        cur = c.parent();
+    }
+    false
+}
+
+/// rename.
+pub fn rename_at(ctx: &Ctx, old_at: Option<&NcHandle>, old: &[u8], new_at: Option<&NcHandle>, new: &[u8]) -> Result<(), i32> {
+    let from = target(ctx, old_at, old)?;
+    let to = target(ctx, new_at, new)?;
+    if is_dot(&from.name) || is_dot(&to.name) {
+        return Err(if from.name == b"." || to.name == b"." { EINVAL } else { EBUSY });
+    }
+    if !Arc::ptr_eq(&from.dir.mount, &to.dir.mount) {
+        return Err(EXDEV);
+    }
+    let _tok = get_token(&from.dir.mount.token);
+    let src = NcHandle { ncp: from.dir.ncp.child(&from.name), mount: from.dir.mount.clone() };
+    let sv = resolve(&src)?.ok_or(ENOENT)?;
+    let dst = NcHandle { ncp: to.dir.ncp.child(&to.name), mount: to.dir.mount.clone() };
+    let dv = resolve(&dst)?;
+    if (from.trailing_slash || to.trailing_slash) && !sv.is_dir() {
+        return Err(ENOTDIR);
+    }
+    if src.ncp.mounted().is_some() || dst.ncp.mounted().is_some() {
+        return Err(EBUSY);
+    }
+    // A directory cannot move below itself.
+    if sv.is_dir() && is_ancestor(&src, &to.dir) {
+        return Err(EINVAL);
+    }
+    sticky_ok(ctx, &from.dirv.getattr(), &sv.getattr())?;
+    if let Some(d) = &dv {
+        sticky_ok(ctx, &to.dirv.getattr(), &d.getattr())?;
+        if Arc::ptr_eq(d, &sv) {
+            return Ok(());
+        }
+    }
+    from.dirv.node.rename(&from.name, &to.dirv, &to.name)?;
+    src.ncp.rename_to(&to.dir.ncp, &to.name);
+    Ok(())
+}
+
+/// stat / lstat.
+pub fn stat_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], follow: bool) -> Result<Attr, i32> {
+    let h = nlookup(ctx, at, path, follow)?;
+    Ok(h.vnode().ok_or(ENOENT)?.getattr())
+}
+
+/// readlink.
+pub fn readlink_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8]) -> Result<Vec<u8>, i32> {
+    let h = nlookup(ctx, at, path, false)?;
+    let v = h.vnode().ok_or(ENOENT)?;
+    if v.vtype() != VType::Lnk {
+        return Err(EINVAL);
+    }
+    v.node.readlink()
+}
+
+/// Every entry of a directory, `.` and `..` included (getdents in one go).
+pub fn read_dir(ctx: &Ctx, h: &NcHandle) -> Result<Vec<DirEntry>, i32> {
+    let v = h.vnode().ok_or(ENOENT)?;
+    if !v.is_dir() {
+        return Err(ENOTDIR);
+    }
+    ctx.cred.check(&v.getattr(), access::R)?;
+    let mut out = Vec::new();
+    v.node.readdir(0, &mut |e| {
+        out.push(e);
+        true
+    })?;
+    Ok(out)
+}
