@@ -155,7 +155,17 @@ fn pack(staging: &Path, out: &Path) -> Result<()> {
 }
 
 fn member(path: String, mode: u32, data: Vec<u8>, index: usize) -> newc::Member {
-    newc::Member { path, mode, uid: 0, gid: 0, nlink: 1, ino: index as u32 + 1, mtime: MTIME_SECS as u32, rdev: (0, 0), data }
+    newc::Member {
+        path,
+        mode,
+        uid: 0,
+        gid: 0,
+        nlink: 1,
+        ino: index as u32 + 1,
+        mtime: MTIME_SECS as u32,
+        rdev: (0, 0),
+        data,
+    }
 }
 
 fn octal(s: &str, line: usize) -> Result<u32> {
@@ -180,7 +190,10 @@ fn add_nodes(members: &mut Vec<newc::Member>, text: &str) -> Result<()> {
             ["d", mode] => member(path.into(), 0o040000 | octal(mode, line)?, Vec::new(), index),
             [kind @ ("c" | "b"), major, minor, mode] => {
                 let ifmt = if *kind == "c" { 0o020000 } else { 0o060000 };
-                newc::Member { rdev: (num(major, line)?, num(minor, line)?), ..member(path.into(), ifmt | octal(mode, line)?, Vec::new(), index) }
+                newc::Member {
+                    rdev: (num(major, line)?, num(minor, line)?),
+                    ..member(path.into(), ifmt | octal(mode, line)?, Vec::new(), index)
+                }
             }
             ["p", mode] => member(path.into(), 0o010000 | octal(mode, line)?, Vec::new(), index),
             ["l", target] => member(path.into(), 0o120777, target.as_bytes().to_vec(), index),
@@ -248,8 +261,15 @@ mod tests {
 
     #[test]
     fn nodes_manifest() {
-        let mut m = vec![member("etc".into(), 0o040755, vec![], 0), member("etc/a".into(), 0o100644, b"data".to_vec(), 1)];
-        add_nodes(&mut m, "dev d 0755\ndev/null c 1 3 0666 # comment\n\nf p 0600\ns l etc/a\netc/b h etc/a\n").unwrap();
+        let mut m = vec![
+            member("etc".into(), 0o040755, vec![], 0),
+            member("etc/a".into(), 0o100644, b"data".to_vec(), 1),
+        ];
+        add_nodes(
+            &mut m,
+            "dev d 0755\ndev/null c 1 3 0666 # comment\n\nf p 0600\ns l etc/a\netc/b h etc/a\n",
+        )
+        .unwrap();
         let by = |p: &str| m.iter().find(|x| x.path == p).unwrap().clone();
         assert_eq!(by("dev/null").mode, 0o020666);
         assert_eq!(by("dev/null").rdev, (1, 3));

@@ -85,8 +85,28 @@ mod tests {
     #[test]
     fn the_abi_reader_reads_what_we_write() {
         let members = vec![
-            Member { path: "dev/null".into(), mode: 0o020666, uid: 0, gid: 0, nlink: 1, ino: 7, mtime: 5, rdev: (1, 3), data: vec![] },
-            Member { path: "etc/a".into(), mode: 0o100644, uid: 1, gid: 2, nlink: 2, ino: 8, mtime: 5, rdev: (0, 0), data: b"xyz".to_vec() },
+            Member {
+                path: "dev/null".into(),
+                mode: 0o020666,
+                uid: 0,
+                gid: 0,
+                nlink: 1,
+                ino: 7,
+                mtime: 5,
+                rdev: (1, 3),
+                data: vec![],
+            },
+            Member {
+                path: "etc/a".into(),
+                mode: 0o100644,
+                uid: 1,
+                gid: 2,
+                nlink: 2,
+                ino: 8,
+                mtime: 5,
+                rdev: (0, 0),
+                data: b"xyz".to_vec(),
+            },
         ];
         let bytes = write(&members);
         let got: Vec<_> = abi::cpio::Reader::new(&bytes).map(|e| e.unwrap()).collect();
@@ -94,6 +114,9 @@ mod tests {
         assert_eq!(got[0].path(), b"dev/null");
         assert_eq!(got[0].header.rdev, (1, 3));
         assert_eq!(got[1].data, b"xyz");
-        assert_eq!((got[1].header.uid, got[1].header.gid, got[1].header.nlink, got[1].header.ino), (1, 2, 2, 8));
+        assert_eq!(
+            (got[1].header.uid, got[1].header.gid, got[1].header.nlink, got[1].header.ino),
+            (1, 2, 2, 8)
+        );
     }
 }

@@ -12,6 +12,8 @@ use core::marker::PhantomPinned;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+/// `cpu` of a callout never armed: stopping it is a local no-op.
+const NO_CPU: usize = usize::MAX;
 const IDLE: u32 = 0;
 const PENDING: u32 = 1;
 
@@ -57,7 +59,7 @@ impl Callout {
     pub const fn new() -> Callout {
         Callout {
             state: AtomicU32::new(IDLE),
-            cpu: AtomicUsize::new(0),
+            cpu: AtomicUsize::new(NO_CPU),
             expires: AtomicU64::new(0),
             func: UnsafeCell::new((nothing, 0)),
             _pin: PhantomPinned,
@@ -79,7 +81,7 @@ impl Callout {
         // firing can read `func` concurrently.
         unsafe { *self.func.get() = (func, arg) };
         self.expires.store(gd.ticks.load(Ordering::Relaxed) + ticks.max(1), Ordering::Relaxed);
-        self.cpu.store(gd.cpuid, Ordering::Relaxed);
+        self.cpu.store(gd.cpuid, Ordering::Release);
         self.state.store(PENDING, Ordering::Release);
         // SAFETY: owner CPU, critical section.
         unsafe { gd.callouts.get() }.armed.push(&*self as *const Callout);
@@ -89,8 +91,11 @@ impl Callout {
     /// returns, the function is not running anywhere.
     pub fn stop(&self) -> bool {
         let _c = crit();
-        let owner = self.cpu.load(Ordering::Relaxed);
+        let owner = self.cpu.load(Ordering::Acquire);
         let gd = mycpu();
+        if owner == NO_CPU {
+            return false;
+        }
         if owner == gd.cpuid {
             return self.pending() && stop_local(gd, self);
         }

@@ -47,6 +47,8 @@ pub struct GlobalData {
     pub npoll: AtomicU32,
     /// Depth of IPI processing on this CPU (callbacks that send nest).
     pub processing_ipiq: AtomicU32,
+    /// Non-zero while `intr::dispatch` runs a hardware vector's handlers.
+    pub dispatching: AtomicU32,
     /// An interrupt-class thread an interrupt handler scheduled, to preempt to when the
     /// interrupt ends.
     pub preempt_candidate: AtomicPtr<super::thread::Thread>,
@@ -76,6 +78,7 @@ impl GlobalData {
             npoll: AtomicU32::new(0),
             processing_ipiq: AtomicU32::new(0),
             spinlocks: AtomicU32::new(0),
+            dispatching: AtomicU32::new(0),
             preempt_candidate: AtomicPtr::new(core::ptr::null_mut()),
             sched: CpuLocal::new(Sched::new()),
             stats: CpuStats::new(),
@@ -140,6 +143,17 @@ pub fn globaldata(cpuid: usize) -> Option<&'static GlobalData> {
     let p = CPUS.get(cpuid)?.load(Ordering::Acquire);
     // SAFETY: non-null entries point at 'static GlobalData (the BSP static or leaked boxes).
     (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// Removes an application processor that never came online: `globaldata` no longer returns
+/// it, so no IPI, thread or cpusync targets it. Its structure stays allocated (it may have
+/// been installed on the dead CPU).
+pub fn forget_ap(cpuid: usize) {
+    if cpuid != 0 {
+        if let Some(slot) = CPUS.get(cpuid) {
+            slot.store(core::ptr::null_mut(), Ordering::Release);
+        }
+    }
 }
 
 /// Number of CPU slots allocated (the highest cpuid + 1).

@@ -136,18 +136,17 @@ fn send_inner(target: &GlobalData, func: IpiFunc, a1: usize, a2: usize, passive:
     }
     let r = ring(gd.cpuid, target.cpuid).expect("IPI to a CPU without rings");
     gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
-    // Nested inside IPI processing the ring may fill further before we wait, so a callback
-    // that sends never recurses into another drain.
+    // Nested inside IPI processing the ring may fill further before we wait, so callbacks
+    // that send rarely recurse into another drain (which is safe, see `drain`).
     let limit = if gd.processing_ipiq.load(Ordering::Relaxed) > 0 { IPIQ_SIZE - 8 } else { IPIQ_SIZE / 2 };
     if r.used() >= limit {
         bump(&gd.stats.ipiq_full);
         let was = x86_64::instructions::interrupts::are_enabled();
         x86_64::instructions::interrupts::enable();
         while r.used() >= IPIQ_SIZE / 4 {
-            if gd.processing_ipiq.load(Ordering::Relaxed) == 0 {
-                let n = process(gd);
-                gd.stats.ipiq_drained_spinning.fetch_add(n, Ordering::Relaxed);
-            }
+            // The deadlock breaker: the target may be spinning on its full ring to us.
+            let n = process(gd);
+            gd.stats.ipiq_drained_spinning.fetch_add(n, Ordering::Relaxed);
             ring_doorbell(target);
             core::hint::spin_loop();
         }
@@ -177,6 +176,9 @@ fn send_inner(target: &GlobalData, func: IpiFunc, a1: usize, a2: usize, passive:
 /// meanwhile (lwkt_wait_ipiq).
 pub fn wait(target: &GlobalData, seq: u32) {
     let gd = mycpu();
+    // Completion counts are exact only outside IPI processing (nested drains finish messages
+    // out of order), so a callback must not wait.
+    assert!(gd.processing_ipiq.load(Ordering::Relaxed) == 0, "ipiq::wait inside an IPI callback");
     let Some(r) = ring(gd.cpuid, target.cpuid) else { return };
     let _c = crit();
     while (r.xindex.load(Ordering::Acquire).wrapping_sub(seq) as i32) < 0 {
@@ -193,7 +195,18 @@ pub fn process(gd: &GlobalData) -> u64 {
     gd.npoll.store(0, Ordering::Release);
     let mut n = 0;
     loop {
-        let mask = gd.ipimask.swap(0, Ordering::AcqRel);
+        let mut mask = gd.ipimask.swap(0, Ordering::AcqRel);
+        if gd.processing_ipiq.load(Ordering::Relaxed) > 1 {
+            // Nested inside another drain (a callback spinning on a full ring): the outer
+            // drain already took the mask bits, so look at every ring that has messages.
+            for src in 0..globaldata::ncpus() {
+                if ring(src, gd.cpuid)
+                    .is_some_and(|r| r.rindex.load(Ordering::Relaxed) != r.windex.load(Ordering::Acquire))
+                {
+                    mask |= 1 << src;
+                }
+            }
+        }
         if mask == 0 {
             break;
         }
@@ -213,24 +226,22 @@ pub fn process(gd: &GlobalData) -> u64 {
 fn drain(gd: &GlobalData, r: &Ring) -> u64 {
     let mut n = 0;
     loop {
-        let w = r.windex.load(Ordering::Acquire);
-        let mut ri = r.rindex.load(Ordering::Relaxed);
-        if ri == w {
+        // rindex is re-read for every slot: a callback that spins on a full ring drains this
+        // same ring recursively, and the outer loop must not run those slots again.
+        let ri = r.rindex.load(Ordering::Relaxed);
+        if ri == r.windex.load(Ordering::Acquire) {
             return n;
         }
-        while ri != w {
-            // SAFETY: slot ri was published by the acquire load of windex above and is not
-            // reused by the sender until rindex passes it.
-            let s = unsafe { *r.slots[(ri & MASK) as usize].get() };
-            ri = ri.wrapping_add(1);
-            r.rindex.store(ri, Ordering::Release);
-            gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
-            (s.func)(s.a1, s.a2);
-            gd.intr_nesting.fetch_sub(1, Ordering::Relaxed);
-            r.xindex.fetch_add(1, Ordering::Release);
-            bump(&gd.stats.ipis_received);
-            n += 1;
-        }
+        // SAFETY: slot ri was published by the acquire load of windex above and is not
+        // reused by the sender until rindex passes it.
+        let s = unsafe { *r.slots[(ri & MASK) as usize].get() };
+        r.rindex.store(ri.wrapping_add(1), Ordering::Release);
+        gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
+        (s.func)(s.a1, s.a2);
+        gd.intr_nesting.fetch_sub(1, Ordering::Relaxed);
+        r.xindex.fetch_add(1, Ordering::Release);
+        bump(&gd.stats.ipis_received);
+        n += 1;
     }
 }
 
@@ -262,11 +273,13 @@ pub fn doorbells(cpu: usize) -> u64 {
 /// finished (lwkt_cpusync_simple: what TLB shootdowns need).
 pub fn cpusync(mask: u64, func: IpiFunc, arg: usize) {
     let me = mycpu();
-    let mut seqs = [0u32; MAXCPU];
+    // Which CPUs got the message, separately from the sequence numbers (any u32, 0 included,
+    // is a valid sequence once a ring has wrapped).
+    let mut seqs: [Option<u32>; MAXCPU] = [None; MAXCPU];
     for (cpu, seq) in seqs.iter_mut().enumerate().take(globaldata::ncpus()) {
         if mask & (1 << cpu) != 0 && cpu != me.cpuid {
             if let Some(gd) = globaldata::globaldata(cpu) {
-                *seq = send(gd, func, arg, 0);
+                *seq = Some(send(gd, func, arg, 0));
             }
         }
     }
@@ -274,11 +287,9 @@ pub fn cpusync(mask: u64, func: IpiFunc, arg: usize) {
         let _c = crit();
         func(arg, 0);
     }
-    for (cpu, &seq) in seqs.iter().enumerate().take(globaldata::ncpus()) {
-        if seq != 0 {
-            if let Some(gd) = globaldata::globaldata(cpu) {
-                wait(gd, seq);
-            }
+    for (cpu, seq) in seqs.iter().enumerate().take(globaldata::ncpus()) {
+        if let (Some(seq), Some(gd)) = (seq, globaldata::globaldata(cpu)) {
+            wait(gd, *seq);
         }
     }
 }

@@ -86,6 +86,29 @@ impl Msg {
     }
 }
 
+/// A received message: the receiver's temporary ownership. [`replymsg`] consumes it, so the
+/// receiver cannot touch the message after giving it back (the originator may free it as
+/// soon as the reply lands).
+pub struct MsgRef<'p> {
+    msg: *const Msg,
+    _port: core::marker::PhantomData<&'p Port>,
+}
+
+impl core::ops::Deref for MsgRef<'_> {
+    type Target = Msg;
+    fn deref(&self) -> &Msg {
+        // SAFETY: the originator keeps a sent message alive until it is replied, and the
+        // reply consumes this MsgRef.
+        unsafe { &*self.msg }
+    }
+}
+
+impl MsgRef<'_> {
+    fn new(msg: *const Msg) -> Self {
+        MsgRef { msg, _port: core::marker::PhantomData }
+    }
+}
+
 enum Kind {
     /// Owned by one thread: only its CPU touches the queue.
     Thread { owner: ThreadHandle, queue: CpuLocal<VecDeque<*const Msg>> },
@@ -155,7 +178,7 @@ impl Port {
     }
 
     /// Takes the next message, if any (lwkt_getport). Thread ports: owner only.
-    pub fn get(&self) -> Option<&Msg> {
+    pub fn get(&self) -> Option<MsgRef<'_>> {
         let m = match &self.kind {
             Kind::Thread { owner, queue } => {
                 assert!(core::ptr::eq(&**owner, curthread()), "getport on another thread's port");
@@ -167,14 +190,13 @@ impl Port {
             }
             Kind::Spin { queue } => queue.lock().pop_front(),
         }?;
-        // SAFETY: queued messages are alive until replied (the originator's contract).
-        let m = unsafe { &*m };
+        let m = MsgRef::new(m);
         m.flags.fetch_and(!msgf::QUEUED, Ordering::AcqRel);
         Some(m)
     }
 
     /// Waits for the next message (lwkt_waitport).
-    pub fn wait(&self) -> &Msg {
+    pub fn wait(&self) -> MsgRef<'_> {
         loop {
             if let Some(m) = self.get() {
                 return m;
@@ -228,6 +250,8 @@ impl Port {
                     q.push_back(msg);
                     drop(q);
                     wakeup(ident_of(self));
+                    // A waitmsg on this very message sleeps on the message.
+                    wakeup(ident_of(msg));
                 }
             }
         }
@@ -236,6 +260,9 @@ impl Port {
     /// Waits until `msg` (sent from this, its reply port) is replied; returns its error
     /// (lwkt_waitmsg). An asynchronous reply is taken off the queue.
     pub fn waitmsg(&self, msg: &Msg) -> i32 {
+        if let Kind::Thread { owner, .. } = &self.kind {
+            assert!(core::ptr::eq(&**owner, curthread()), "waitmsg on another thread's port");
+        }
         loop {
             match &self.kind {
                 Kind::Thread { queue, .. } => {
@@ -257,19 +284,23 @@ impl Port {
                     crit_exit();
                 }
                 Kind::Spin { queue } => {
+                    // Interlock first, then test: a reply landing in between takes us off the
+                    // queue and the tsleep returns at once.
+                    tsleep_interlock(ident_of(msg));
                     let mut q = queue.lock();
                     if msg.done() {
                         if msg.flags() & msgf::QUEUED != 0 {
                             q.retain(|&m| !core::ptr::eq(m, msg));
                             msg.flags.fetch_and(!msgf::QUEUED, Ordering::AcqRel);
                         }
+                        drop(q);
+                        super::sleep::tsleep_cancel();
                         return msg.error();
                     }
-                    // A synchronous reply wakes the message, an async one the port: wait on both
-                    // by re-checking after a short sleep on the message ident.
-                    tsleep_interlock(ident_of(msg));
                     drop(q);
-                    let _ = tsleep(ident_of(msg), PINTERLOCKED, "waitmsg", 1);
+                    // Both replies wake the message's ident: an asynchronous one queues on the
+                    // port and wakes the message too (see `reply`).
+                    let _ = tsleep(ident_of(msg), PINTERLOCKED, "waitmsg", 0);
                 }
             }
         }
@@ -354,7 +385,11 @@ pub fn domsg(port: &Port, msg: &Msg) -> i32 {
 }
 
 /// Replies to `msg` with `error` (lwkt_replymsg); ownership returns to the originator.
-pub fn replymsg(msg: &Msg, error: i32) {
+pub fn replymsg(msg: MsgRef<'_>, error: i32) {
+    reply_inner(&msg, error);
+}
+
+fn reply_inner(msg: &Msg, error: i32) {
     msg.error.store(error, Ordering::Release);
     msg.reply_port().reply(msg);
 }
@@ -394,7 +429,7 @@ mod tests {
             let m = port.wait();
             // SAFETY: every message sent to this port is an AddMsg (the test's protocol), and
             // `hdr` is its first field.
-            let am = unsafe { &*(m as *const Msg as *const AddMsg) };
+            let am = unsafe { &*(&*m as *const Msg as *const AddMsg) };
             am.value.fetch_add(1, Ordering::AcqRel);
             replymsg(m, 7);
         }
@@ -442,7 +477,7 @@ mod tests {
             }
             for (i, m) in msgs.iter().enumerate() {
                 let r = reply.wait();
-                kassert!(core::ptr::eq(r, &m.hdr), "reply {} out of order", i);
+                kassert!(core::ptr::eq(&*r, &m.hdr), "reply {} out of order", i);
                 kassert_eq!(m.value.load(Ordering::Acquire), i * 10 + 1);
                 kassert!(r.done() && r.error() == 7, "not done");
             }

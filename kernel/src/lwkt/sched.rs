@@ -13,6 +13,7 @@ use super::thread::{pri, tdf, Thread, ThreadHandle};
 use super::{ipiq, token};
 use crate::arch::x86_64 as md;
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Number of priority levels.
@@ -189,9 +190,15 @@ pub fn schedule(td: &Thread) {
     let gd = mycpu();
     if core::ptr::eq(td.gd(), gd) {
         schedule_local(gd, td);
-    } else {
+    } else if td.flags() & tdf::ADOPTED != 0 {
+        // Adopted contexts live as long as their CPU: a plain pointer is safe.
         ipiq::send(td.gd(), schedule_remote, td as *const Thread as usize, 0);
+    } else if let Some(h) = td.self_handle() {
+        // A counted reference travels with the request, so the thread outlives it even if
+        // every other handle is dropped meanwhile.
+        ipiq::send(td.gd(), schedule_remote, Arc::into_raw(h.0) as usize, 1);
     }
+    // else: the thread has exited and been reaped; there is nothing left to schedule.
 }
 
 fn schedule_local(gd: &GlobalData, td: &Thread) {
@@ -202,9 +209,12 @@ fn schedule_local(gd: &GlobalData, td: &Thread) {
     if let Some(cur) = try_curthread() {
         if td.pri() > cur.pri() {
             gd.reqflags.fetch_or(rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
-            if td.flags() & tdf::PREEMPTABLE != 0 && gd.intr_nesting.load(Ordering::Relaxed) > 0 {
-                // Preempt at the end of the interrupt, at a clean point (not in the middle
-                // of whatever handler code scheduled it).
+            if td.flags() & tdf::PREEMPTABLE != 0
+                && gd.dispatching.load(Ordering::Relaxed) != 0
+                && gd.processing_ipiq.load(Ordering::Relaxed) == 0
+            {
+                // A hardware interrupt handler scheduled it: preempt when the interrupt ends,
+                // at a clean point (not in the middle of whatever handler code did it).
                 gd.preempt_candidate.store(td as *const Thread as *mut Thread, Ordering::Release);
             }
         }
@@ -223,10 +233,11 @@ pub fn preempt_check() {
         return;
     }
     let Some(cur) = try_curthread() else { return };
-    // SAFETY: the candidate was scheduled (queued) on this CPU during this interrupt, and a
-    // queued thread stays alive; it cannot have been reaped while we ran with interrupts off.
+    // SAFETY: the candidate was queued on this CPU by the handler of this very interrupt
+    // (schedule_local records it only while `dispatching`), and a queued thread is alive;
+    // nothing could reap it while this CPU ran with interrupts off since.
     let ntd = unsafe { &*p };
-    if ntd.flags() & tdf::RUNQ != 0 && ntd.pri() > cur.pri() {
+    if core::ptr::eq(ntd.gd(), gd) && ntd.flags() & tdf::RUNQ != 0 && ntd.pri() > cur.pri() {
         preempt(gd, cur, ntd);
     }
 }
@@ -242,9 +253,10 @@ fn preempt(gd: &GlobalData, cur: &Thread, ntd: &Thread) {
         || gd.processing_ipiq.load(Ordering::Relaxed) != 0
         || cur.critcount() != 0
         || token::holds_tokens(ntd)
+        || cur.flags() & (tdf::IDLE | tdf::PREEMPT_LOCK) != 0
         || !cur.preempted().load(Ordering::Relaxed).is_null()
         || !ntd.preempted().load(Ordering::Relaxed).is_null()
-        || ntd.flags() & tdf::RUNNING != 0
+        || ntd.flags() & (tdf::RUNNING | tdf::PREEMPT_LOCK) != 0
         || core::ptr::eq(cur, ntd)
     {
         return;
@@ -254,29 +266,40 @@ fn preempt(gd: &GlobalData, cur: &Thread, ntd: &Thread) {
     ntd.preempted().store(cur as *const Thread as *mut Thread, Ordering::Release);
     ntd.switches.fetch_add(1, Ordering::Relaxed);
     ntd.set_flags(tdf::RUNNING);
+    // The victim stays RUNNING, keeps its tokens, and sits in a critical section for the
+    // whole preemption: an interrupt that finds it current again (the preemptor's switch
+    // back) defers instead of preempting it a second time.
+    cur.set_flags(tdf::PREEMPT_LOCK);
+    cur.critcount_add(1);
     // The preemptor runs as a thread, outside the interrupt: it may block.
     gd.intr_nesting.store(0, Ordering::Relaxed);
     set_curthread(gd, ntd);
-    // SAFETY: as in switch_inner; `cur` stays RUNNING and queued, so nobody else can switch
-    // to it: only the preemptor's next switch returns here.
+    // SAFETY: as in switch_inner; `cur` stays RUNNING, queued and PREEMPT_LOCKed, so nobody
+    // else can switch to it: only the preemptor's next switch returns here.
     let prev = unsafe { md::switch::cpu_switch(cur.sp_ptr(), ntd.sp_ptr(), cur as *const Thread as u64) };
-    // Back inside the interrupt handler we were preempted in.
-    x86_64::instructions::interrupts::disable();
+    // Back inside the interrupt handler we were preempted in (cpu_switch restored our
+    // RFLAGS, with interrupts off as the interrupt gate left them).
     gd.intr_nesting.store(nesting, Ordering::Relaxed);
     // SAFETY: prev is the preemptor, alive until reaped by switch_return.
     switch_return(unsafe { &*(prev as *const Thread) });
+    cur.clear_flags(tdf::PREEMPT_LOCK);
+    cur.critcount_add(-1);
 }
 
-fn schedule_remote(arg: usize, _: usize) {
-    // SAFETY: the sender keeps the thread alive until it runs (the thread's self reference,
-    // or the caller's handle, outlives the IPI).
+fn schedule_remote(arg: usize, counted: usize) {
+    // SAFETY: `arg` is either an adopted thread (alive as long as its CPU) or carries a
+    // counted reference (`counted == 1`) made by `schedule`, released below.
     let td = unsafe { &*(arg as *const Thread) };
     let gd = mycpu();
-    if core::ptr::eq(td.gd(), gd) {
-        schedule_local(gd, td);
-    } else {
-        // It migrated meanwhile: chase it.
-        ipiq::send(td.gd(), schedule_remote, arg, 0);
+    if !core::ptr::eq(td.gd(), gd) {
+        // It migrated meanwhile: chase it, with the reference.
+        ipiq::send(td.gd(), schedule_remote, arg, counted);
+        return;
+    }
+    schedule_local(gd, td);
+    if counted == 1 {
+        // SAFETY: made by Arc::into_raw in `schedule`; consumed exactly once, here.
+        drop(unsafe { Arc::from_raw(arg as *const Thread) });
     }
 }
 
@@ -397,17 +420,28 @@ fn switch_inner() {
 }
 
 /// Finishes a switch on the new thread: the old thread's context is now saved, so it may be
-/// reaped, migrated or run elsewhere (lwkt_switch_return).
+/// reaped, migrated or run elsewhere (lwkt_switch_return). The flags are read before RUNNING
+/// is cleared: once it is, another CPU may take the thread over (acquire) and change them.
 fn switch_return(prev: &Thread) {
-    prev.clear_flags(tdf::RUNNING);
     let f = prev.flags();
+    if f & tdf::PREEMPT_LOCK != 0 {
+        // A preempted thread handing over to its preemptor: it stays RUNNING.
+        return;
+    }
     if f & tdf::EXITING != 0 {
+        prev.clear_running();
         prev.reap();
     } else if f & tdf::MIGRATING != 0 {
         let target = prev.migrate_to().swap(core::ptr::null_mut(), Ordering::AcqRel);
         // SAFETY: migrate_to points at a 'static GlobalData (set by migrate).
         let target: &'static GlobalData = unsafe { &*target };
+        // Ownership passes now, from the old owner: requests that arrive here from now on
+        // chase the thread to its new CPU, where it is enqueued on arrival.
+        prev.set_gd(target);
+        prev.clear_running();
         ipiq::send(target, migrate_arrive, prev as *const Thread as usize, 0);
+    } else {
+        prev.clear_running();
     }
 }
 
@@ -415,7 +449,6 @@ fn migrate_arrive(arg: usize, _: usize) {
     // SAFETY: a migrating thread is kept alive by its self reference.
     let td = unsafe { &*(arg as *const Thread) };
     let gd = mycpu();
-    td.set_gd(gd);
     td.clear_flags(tdf::MIGRATING);
     schedule_local(gd, td);
 }
@@ -443,6 +476,8 @@ pub fn exit() -> ! {
     assert!(td.flags() & tdf::IDLE == 0, "the idle thread exits");
     crit_enter();
     token::assert_may_block(td);
+    // An interlock without its tsleep would leave a freed thread on the sleep queue.
+    super::sleep::dequeue_current(td);
     sched_of(gd).dequeue(td);
     td.set_flags(tdf::EXITING);
     switch_inner();
@@ -458,6 +493,8 @@ pub fn migrate(cpu: usize) {
     }
     let td = curthread();
     let _c = crit();
+    // Sleep queues are per CPU: an interlock does not survive the move.
+    super::sleep::dequeue_current(td);
     sched_of(gd).dequeue(td);
     td.migrate_to().store(target as *const GlobalData as *mut GlobalData, Ordering::Release);
     td.set_flags(tdf::MIGRATING);
@@ -465,25 +502,49 @@ pub fn migrate(cpu: usize) {
     debug_assert!(core::ptr::eq(mycpu(), target));
 }
 
-/// Pull migration (lwkt_acquire): takes over `td`, a thread descheduled on another CPU (off
-/// every run and sleep queue, e.g. parked by a user scheduler), and makes this CPU its owner.
-/// Waits, draining this CPU's IPIs, until the old CPU has finished switching away from it.
-/// Returns false (and changes nothing) if `td` is still queued somewhere.
+/// Pull migration (lwkt_giveaway + lwkt_acquire): takes over `td`, a thread descheduled on
+/// another CPU (off every run and sleep queue, e.g. parked by a user scheduler), and makes
+/// this CPU its owner. The hand-off is done by the old owner, in an IPI, so it never races
+/// with that CPU's own use of the thread. Retries while the old CPU is still switching away
+/// from it; returns false (and changes nothing) if the thread is queued, exiting or moving.
 pub fn acquire(td: &Thread) -> bool {
+    struct Handoff {
+        target: *const GlobalData,
+        refused: core::sync::atomic::AtomicU32,
+    }
+    fn giveaway(td: usize, h: usize) {
+        // SAFETY: `acquire` waits for this message, so both live until it returns.
+        let (td, h) = unsafe { (&*(td as *const Thread), &*(h as *const Handoff)) };
+        let f = td.flags_acquire();
+        let verdict = if !core::ptr::eq(td.gd(), mycpu()) {
+            2
+        } else if f & (tdf::RUNQ | tdf::TSLEEPQ | tdf::MIGRATING | tdf::EXITING) != 0 {
+            2
+        } else if f & (tdf::RUNNING | tdf::PREEMPT_LOCK) != 0 {
+            1
+        } else {
+            // SAFETY: `target` points at a 'static GlobalData.
+            td.set_gd(unsafe { &*h.target });
+            0
+        };
+        h.refused.store(verdict, Ordering::Release);
+    }
     let gd = mycpu();
-    if core::ptr::eq(td.gd(), gd) {
-        return true;
+    for _ in 0..100_000 {
+        let old = td.gd();
+        if core::ptr::eq(old, gd) {
+            return true;
+        }
+        let h = Handoff { target: gd, refused: core::sync::atomic::AtomicU32::new(2) };
+        let seq = ipiq::send(old, giveaway, td as *const Thread as usize, &h as *const Handoff as usize);
+        ipiq::wait(old, seq);
+        match h.refused.load(Ordering::Acquire) {
+            0 => return true,
+            1 => core::hint::spin_loop(),
+            _ => return false,
+        }
     }
-    let _c = crit();
-    while td.flags() & tdf::RUNNING != 0 {
-        ipiq::process(gd);
-        core::hint::spin_loop();
-    }
-    if td.flags() & (tdf::RUNQ | tdf::TSLEEPQ | tdf::MIGRATING | tdf::EXITING) != 0 {
-        return false;
-    }
-    td.set_gd(gd);
-    true
+    false
 }
 
 /// The idle loop: run whatever becomes runnable, else halt until an interrupt.

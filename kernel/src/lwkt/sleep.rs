@@ -84,6 +84,15 @@ pub fn tsleep_interlock(ident: usize) {
     crit_exit();
 }
 
+/// Takes `td` (the current thread) off its CPU's sleep queue, if an interlock left it there
+/// (exit and migration call this: the queue is per CPU).
+pub(super) fn dequeue_current(td: &Thread) {
+    crit_enter();
+    dequeue(mycpu(), td);
+    td.set_wchan(0, "");
+    crit_exit();
+}
+
 /// Takes the current thread off the sleep queue an interlock put it on, when it decided not
 /// to sleep after all.
 pub fn tsleep_cancel() {
@@ -120,17 +129,20 @@ pub fn tsleep(ident: usize, flags: u32, wmesg: &'static str, timo: u64) -> Resul
     }
     crit_enter();
     let gd = mycpu();
+    let timeout = pin!(Callout::new());
+    if timo > 0 {
+        // Armed on this CPU, so neither arming nor stopping it sends an IPI (or drains one).
+        timeout.as_ref().reset(timo, endtsleep, td as *const Thread as usize);
+    }
+    // Checked after arming and right before descheduling, with nothing in between that could
+    // run a wakeup: a wakeup that already came took us off the queue.
     if td.flags() & tdf::TSLEEPQ == 0 || td.wchan() != ident as u64 {
-        // A wakeup already came between the interlock and now.
+        timeout.stop();
         td.set_wchan(0, "");
         crit_exit();
         return Ok(());
     }
     td.set_wchan(ident as u64, wmesg);
-    let timeout = pin!(Callout::new());
-    if timo > 0 {
-        timeout.as_ref().reset(timo, endtsleep, td as *const Thread as usize);
-    }
     td.set_flags(tdf::TSLEEP_DESCHEDULED);
     sched::deschedule_self();
     sched::switch();
@@ -192,10 +204,9 @@ fn wakeup_flags(ident: usize, flags: u32) {
             if mask & (1 << cpu) != 0 {
                 if let Some(target) = globaldata(cpu) {
                     bump(&gd.stats.wakeups_remote);
+                    // With wakeup_one too: the first CPU on the hash may only have sleepers on
+                    // another ident, so each CPU wakes (at most) one of its own.
                     ipiq::send(target, wakeup_remote, ident, flags as usize);
-                    if flags & PWAKEUP_ONE != 0 {
-                        break;
-                    }
                 }
             }
         }
@@ -208,8 +219,8 @@ pub fn wakeup(ident: usize) {
     wakeup_flags(ident, 0);
 }
 
-/// Wakes one thread sleeping on `ident` (exact per CPU; across CPUs, as in DragonFly, the
-/// first CPU with sleepers gets the request).
+/// Wakes one thread sleeping on `ident` (exact per CPU: as in DragonFly, each other CPU with
+/// sleepers on the ident's hash wakes at most one of its own).
 pub fn wakeup_one(ident: usize) {
     wakeup_flags(ident, PWAKEUP_ONE);
 }

@@ -263,7 +263,7 @@ ktest! {
                 loop {
                     let m = port.wait();
                     // SAFETY: only RoundMsg messages are sent to these ports; hdr is first.
-                    let rm = unsafe { &*(m as *const Msg as *const RoundMsg) };
+                    let rm = unsafe { &*(&*m as *const Msg as *const RoundMsg) };
                     let v = rm.value.load(Ordering::Acquire);
                     if v == u64::MAX {
                         replymsg(m, 0);

@@ -55,6 +55,12 @@ pub mod tdf {
     pub const PREEMPTABLE: u32 = 1 << 7;
     /// The idle thread.
     pub const IDLE: u32 = 1 << 8;
+    /// A context LWKT adopted (thread 0, an AP's idle thread): no stack of its own to free,
+    /// lives as long as the CPU.
+    pub const ADOPTED: u32 = 1 << 9;
+    /// Preempted by an interrupt-class thread: still RUNNING, and its CPU belongs to the
+    /// preemptor until that blocks (`TDF_PREEMPT_LOCK`).
+    pub const PREEMPT_LOCK: u32 = 1 << 10;
 }
 
 /// Pages of every kernel thread stack (16 KiB, as DragonFly's `td_kstack`).
@@ -148,7 +154,7 @@ impl Thread {
         kstack_top: u64,
     ) -> ThreadHandle {
         let td = Arc::new(Thread::new(name, gd, pri, None, kstack_top));
-        td.flags.store(tdf::RUNNING, Ordering::Relaxed);
+        td.flags.store(tdf::RUNNING | tdf::ADOPTED, Ordering::Relaxed);
         ThreadHandle(td)
     }
 
@@ -227,6 +233,25 @@ impl Thread {
 
     pub(super) fn clear_flags(&self, bits: u32) {
         self.flags.fetch_and(!bits, Ordering::Relaxed);
+    }
+
+    /// Clears RUNNING with release ordering: whoever sees it clear (acquire) may act on the
+    /// thread, whose context is then fully saved.
+    pub(super) fn clear_running(&self) {
+        self.flags.fetch_and(!tdf::RUNNING, Ordering::Release);
+    }
+
+    /// The flags with acquire ordering (pairs with `clear_running`).
+    pub(super) fn flags_acquire(&self) -> u32 {
+        self.flags.load(Ordering::Acquire)
+    }
+
+    pub(super) fn critcount_add(&self, delta: i32) {
+        if delta >= 0 {
+            self.critcount.fetch_add(delta as u32, Ordering::Relaxed);
+        } else {
+            self.critcount.fetch_sub((-delta) as u32, Ordering::Relaxed);
+        }
     }
 
     pub(super) fn links(&self, which: usize) -> *mut Links {

@@ -210,8 +210,23 @@ pub(super) fn assert_may_block(td: &Thread) {
     );
 }
 
+/// Tokens belong to threads: an interrupt handler or IPI callback runs on the interrupted
+/// thread's behalf and would be granted its tokens recursively, in the middle of its update.
+fn assert_thread_context() {
+    let gd = super::globaldata::mycpu();
+    assert!(
+        gd.intr_nesting.load(Ordering::Relaxed) == 0 && gd.processing_ipiq.load(Ordering::Relaxed) == 0,
+        "token taken in interrupt or IPI context"
+    );
+}
+
 fn get(tok: &Token, mode: Mode) {
     let td = curthread();
+    assert_thread_context();
+    // A contended token switches away, which drops every token held: a TokenCell guard's
+    // data would change under its references. Taking another token while holding one must
+    // go through TokenCellGuard::block.
+    assert_may_block(td);
     let _c = super::crit::crit();
     let i = {
         // SAFETY: the current thread's own stack, in a critical section; the reference ends
@@ -277,6 +292,7 @@ pub fn get_token_shared(tok: &Token) -> TokenGuard<'_> {
 /// Takes `tok` exclusively if that is possible without switching.
 pub fn try_token(tok: &Token) -> Option<TokenGuard<'_>> {
     let td = curthread();
+    assert_thread_context();
     let _c = super::crit::crit();
     // SAFETY: as in get.
     let ts = unsafe { &mut *td.toks() };
@@ -286,6 +302,10 @@ pub fn try_token(tok: &Token) -> Option<TokenGuard<'_>> {
     let mut r = TokRef { tok, mode: Mode::Exclusive, held: Held::No };
     if !try_ref(td, &mut r, ts.top > 0) {
         tok.collisions.fetch_add(1, Ordering::Relaxed);
+        // Nobody will wait for it: withdraw the exclusive request try_ref raised, or shared
+        // requesters would defer to a writer that gave up. A real waiter raises it again on
+        // its next attempt.
+        tok.count.fetch_and(!EXCLREQ, Ordering::Relaxed);
         return None;
     }
     ts.refs[ts.top] = r;
@@ -327,6 +347,8 @@ impl<T> TokenCell<T> {
 
     /// Takes the token exclusively and gives access to the data.
     pub fn lock(&self) -> TokenCellGuard<'_, T> {
+        // A second guard on the same cell would be a second `&mut` to its data.
+        assert!(!self.tok.owned_by(curthread()), "TokenCell {} locked twice by one thread", self.tok.desc);
         let g = get_token(&self.tok);
         // SAFETY: our own token stack.
         unsafe { (*curthread().toks()).cell_guards += 1 };

@@ -6,8 +6,8 @@
 //! never needs a TLB shootdown.
 use super::{phys, PAGE_SIZE};
 use crate::arch::x86_64::pmap::{self, pte};
+use crate::sync::spinlock::SpinLock;
 use alloc::vec::Vec;
-use spin::Mutex;
 
 /// Start of the kernel-stack window (PML4 slot 352).
 pub const KSTACK_WINDOW: u64 = 0xffff_b000_0000_0000;
@@ -44,7 +44,9 @@ struct Window {
     free: Vec<KernelStack>,
 }
 
-static WINDOW: Mutex<Window> = Mutex::new(Window { next: KSTACK_WINDOW, free: Vec::new() });
+// A spinlock (critical section): a thread holding it must not be preempted by an interrupt
+// thread that allocates a stack, or by one whose exit frees a stack.
+static WINDOW: SpinLock<Window> = SpinLock::new(Window { next: KSTACK_WINDOW, free: Vec::new() });
 
 /// Allocates a stack of `pages` pages (plus its guard). `None` when memory or window runs out.
 pub fn alloc(pages: usize) -> Option<KernelStack> {

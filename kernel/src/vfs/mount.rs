@@ -31,7 +31,11 @@ pub struct Mount {
 
 impl Mount {
     /// A mount whose root directory is `root` (called by filesystems' mount functions).
-    pub fn new(fs_name: &'static str, source: &'static str, root: impl FnOnce(&alloc::sync::Weak<Mount>) -> Arc<Vnode>) -> Arc<Mount> {
+    pub fn new(
+        fs_name: &'static str,
+        source: &'static str,
+        root: impl FnOnce(&alloc::sync::Weak<Mount>) -> Arc<Vnode>,
+    ) -> Arc<Mount> {
         Arc::new_cyclic(|weak| Mount {
             fs_name,
             source,

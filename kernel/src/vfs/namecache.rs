@@ -69,7 +69,14 @@ impl Ncp {
     fn alloc(name: Vec<u8>, parent: Weak<Ncp>, state: NcState) -> Arc<Ncp> {
         NCPS.fetch_add(1, Ordering::Relaxed);
         Arc::new(Ncp {
-            inner: SpinLock::new(Inner { name, parent, state, children: BTreeMap::new(), mounted: None, negatives: 0 }),
+            inner: SpinLock::new(Inner {
+                name,
+                parent,
+                state,
+                children: BTreeMap::new(),
+                mounted: None,
+                negatives: 0,
+            }),
         })
     }
 
@@ -199,7 +206,8 @@ impl Ncp {
 
     /// Drops the whole subtree (unmount), releasing its vnodes.
     pub fn tear_down(&self) {
-        let children: Vec<Arc<Ncp>> = core::mem::take(&mut self.inner.lock().children).into_values().collect();
+        let children: Vec<Arc<Ncp>> =
+            core::mem::take(&mut self.inner.lock().children).into_values().collect();
         for c in children {
             c.tear_down();
         }

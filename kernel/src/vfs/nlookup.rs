@@ -172,7 +172,11 @@ pub fn nlookup(ctx: &Ctx, start: Option<&NcHandle>, path: &[u8], follow: bool) -
 /// operations that create or remove names. `trailing_slash` reports a `/` after the name
 /// (only directories may be named that way). The last component may be `.` or `..`: callers
 /// reject those as each system call specifies.
-pub fn nlookup_parent(ctx: &Ctx, start: Option<&NcHandle>, path: &[u8]) -> Result<(NcHandle, Vec<u8>, bool), i32> {
+pub fn nlookup_parent(
+    ctx: &Ctx,
+    start: Option<&NcHandle>,
+    path: &[u8],
+) -> Result<(NcHandle, Vec<u8>, bool), i32> {
     if path.is_empty() {
         return Err(ENOENT);
     }

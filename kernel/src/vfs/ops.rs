@@ -34,7 +34,11 @@ fn is_dot(name: &[u8]) -> bool {
 /// Sticky directories: only the owner of the entry or of the directory (or root) may remove
 /// or rename it.
 fn sticky_ok(ctx: &Ctx, dir: &Attr, victim: &Attr) -> Result<(), i32> {
-    if dir.mode & mode::S_ISVTX != 0 && ctx.cred.uid != 0 && ctx.cred.uid != dir.uid && ctx.cred.uid != victim.uid {
+    if dir.mode & mode::S_ISVTX != 0
+        && ctx.cred.uid != 0
+        && ctx.cred.uid != dir.uid
+        && ctx.cred.uid != victim.uid
+    {
         return Err(EPERM);
     }
     Ok(())
@@ -45,7 +49,14 @@ fn new_node(ctx: &Ctx, vtype: VType, perm: u32, rdev: u64) -> NewNode {
 }
 
 /// Creates a node (mkdir, mknod, a file for O_CREAT). EEXIST when the name exists.
-pub fn create_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], vtype: VType, perm: u32, rdev: u64) -> Result<NcHandle, i32> {
+pub fn create_at(
+    ctx: &Ctx,
+    at: Option<&NcHandle>,
+    path: &[u8],
+    vtype: VType,
+    perm: u32,
+    rdev: u64,
+) -> Result<NcHandle, i32> {
     let t = target(ctx, at, path)?;
     if is_dot(&t.name) {
         return Err(EEXIST);
@@ -69,7 +80,12 @@ pub fn mkdir_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], perm: u32) -> Res
 }
 
 /// symlink.
-pub fn symlink_at(ctx: &Ctx, target_path: &[u8], at: Option<&NcHandle>, path: &[u8]) -> Result<NcHandle, i32> {
+pub fn symlink_at(
+    ctx: &Ctx,
+    target_path: &[u8],
+    at: Option<&NcHandle>,
+    path: &[u8],
+) -> Result<NcHandle, i32> {
     if target_path.is_empty() {
         return Err(ENOENT);
     }
@@ -158,7 +174,13 @@ fn is_ancestor(ancestor: &NcHandle, h: &NcHandle) -> bool {
 }
 
 /// rename.
-pub fn rename_at(ctx: &Ctx, old_at: Option<&NcHandle>, old: &[u8], new_at: Option<&NcHandle>, new: &[u8]) -> Result<(), i32> {
+pub fn rename_at(
+    ctx: &Ctx,
+    old_at: Option<&NcHandle>,
+    old: &[u8],
+    new_at: Option<&NcHandle>,
+    new: &[u8],
+) -> Result<(), i32> {
     let from = target(ctx, old_at, old)?;
     let to = target(ctx, new_at, new)?;
     if is_dot(&from.name) || is_dot(&to.name) {

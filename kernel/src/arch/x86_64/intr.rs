@@ -43,7 +43,9 @@ pub fn dispatch(frame: &mut TrapFrame) {
     } else {
         let gd = crate::lwkt::globaldata::mycpu();
         gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
+        gd.dispatching.store(1, Ordering::Relaxed);
         run_vector(v as u8);
+        gd.dispatching.store(0, Ordering::Relaxed);
         gd.intr_nesting.fetch_sub(1, Ordering::Relaxed);
     }
     // The 8259s are masked and their spurious vectors never went through the LAPIC; the

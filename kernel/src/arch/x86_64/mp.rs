@@ -228,6 +228,8 @@ pub fn start_aps(bi: &BootInfo) {
         } else {
             // Back to wait-for-SIPI, so it cannot wake later on another AP's trampoline data.
             lapic::send_init(apic);
+            // Nothing may send it IPIs or create threads on it.
+            globaldata::forget_ap(cpuid);
             log::error!("smp: cpu {} (APIC {}) did not start; continuing without it", cpuid, apic);
         }
     }

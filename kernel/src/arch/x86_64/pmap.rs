@@ -170,9 +170,12 @@ pub const DEVICE_WINDOW: u64 = 0xffff_a000_0000_0000;
 const DEVICE_WINDOW_SIZE: u64 = 1 << 39;
 /// Next free address in the device window; mappings are never torn down (devices and
 /// firmware tables live as long as the kernel), so a bump pointer is enough.
-static DEVICE_NEXT: spin::Mutex<u64> = spin::Mutex::new(DEVICE_WINDOW);
+static DEVICE_NEXT: crate::sync::spinlock::SpinLock<u64> =
+    crate::sync::spinlock::SpinLock::new(DEVICE_WINDOW);
 /// Serialises changes to the kernel pmap's lower levels, which any CPU may now make.
-static KERNEL_PMAP_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+// A spinlock (critical section), so its holder is never preempted while another thread
+// could want it.
+static KERNEL_PMAP_LOCK: crate::sync::spinlock::SpinLock<()> = crate::sync::spinlock::SpinLock::new(());
 
 /// Maps `[phys, phys+len)` into the device window with `flags` added to PRESENT|GLOBAL|NX;
 /// returns the virtual address of `phys` (not of its page), or `None` for an empty or

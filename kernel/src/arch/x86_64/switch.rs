@@ -1,6 +1,6 @@
 //! The LWKT context switch (DragonFly's `cpu_lwkt_switch`): save the callee-saved registers
-//! on the old thread's stack, store its stack pointer, load the new one's, restore and
-//! return. The caller-saved registers are already saved by the compiler around the call.
+//! and RFLAGS on the old thread's stack, store its stack pointer, load the new one's, restore
+//! and return. The caller-saved registers are already saved by the compiler around the call.
 //! User FPU state and FS base will be switched here too once user threads exist.
 
 /// Builds the first frame of a new thread's stack so that the first switch to it "returns"
@@ -8,9 +8,11 @@
 /// initial stack pointer.
 pub fn initial_frame(top: u64) -> u64 {
     // From the top: two zero words (rbp = 0 and a zero return address end backtraces, and keep
-    // rsp 16-byte aligned at the trampoline's call), the trampoline as return address, then
-    // the six callee-saved registers popped by `cpu_switch`, all zero.
-    let frame: [u64; 9] = [0, 0, 0, 0, 0, 0, thread_trampoline as *const () as u64, 0, 0];
+    // rsp 16-byte aligned at the trampoline's call), the trampoline as return address, the
+    // six callee-saved registers, all zero, and RFLAGS (interrupts off until thread_start
+    // has finished the switch).
+    const RFLAGS_RESERVED: u64 = 0x2;
+    let frame: [u64; 10] = [RFLAGS_RESERVED, 0, 0, 0, 0, 0, 0, thread_trampoline as *const () as u64, 0, 0];
     let sp = top - (frame.len() * 8) as u64;
     for (i, v) in frame.iter().enumerate() {
         // SAFETY: [sp, top) lies inside the fresh, mapped, unused stack of the new thread.
@@ -35,10 +37,14 @@ pub unsafe extern "C" fn cpu_switch(prev: *mut u64, next: *mut u64, prev_td: u64
         "push r13",
         "push r14",
         "push r15",
+        // RFLAGS too: a thread resumes with its own interrupt flag (a preempted thread was
+        // switched away inside an interrupt, with interrupts off).
+        "pushfq",
         "mov [rdi], rsp",
         "mov rsp, [rsi]",
         // The resumed side receives the thread it was switched from.
         "mov rax, rdx",
+        "popfq",
         "pop r15",
         "pop r14",
         "pop r13",

@@ -221,7 +221,8 @@ impl FsNode for TmpNode {
             c = 2;
         }
         for (i, (name, v)) in d.entries.iter().enumerate().skip((c - 2) as usize) {
-            let e = DirEntry { ino: v.getattr().ino, vtype: v.vtype(), name: name.clone(), next: i as u64 + 3 };
+            let e =
+                DirEntry { ino: v.getattr().ino, vtype: v.vtype(), name: name.clone(), next: i as u64 + 3 };
             if !f(e) {
                 break;
             }
