@@ -10,3 +10,4 @@ pub mod boot;
 pub mod cpio;
 pub mod debug_exit;
 pub mod errno;
+pub mod mman;
