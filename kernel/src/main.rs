@@ -22,6 +22,7 @@ mod sync;
 mod syscall;
 mod time;
 mod tty;
+mod vm;
 
 use arch::x86_64 as md;
 
