@@ -98,11 +98,6 @@ impl VmMap {
         self.entries.is_empty()
     }
 
-    /// Every entry, in address order.
-    pub fn iter(&self) -> impl Iterator<Item = &MapEntry> {
-        self.entries.values()
-    }
-
     /// Every entry, mutable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut MapEntry> {
         self.entries.values_mut()

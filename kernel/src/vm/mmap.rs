@@ -80,6 +80,9 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     if grows_down && shared {
         return Err(EINVAL);
     }
+    // A private mapping of an existing object must never write into it: copy-on-write from
+    // the first write, as after a fork.
+    let borrowed = matches!(source, MapSource::Object { .. }) && !shared;
     let (object, offset, max_prot) = match source {
         MapSource::Anonymous => (VmObject::anonymous(), if grows_down { GROW_BASE } else { 0 }, Prot::all()),
         MapSource::Object { object, offset, max_prot } => {
@@ -124,6 +127,9 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     }
     if grows_down {
         eflags |= EntryFlags::GROWS_DOWN;
+    }
+    if borrowed {
+        eflags |= EntryFlags::NEEDS_COPY;
     }
     map.insert(MapEntry {
         start,

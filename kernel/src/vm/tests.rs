@@ -1,7 +1,9 @@
 //! VM tests without user mode: the user pmap's own operations, argument validation of the
 //! mmap family (every bad argument an errno), brk, fork inheritance flags.
-use super::mmap::{brk, madvise, mmap_anon, mprotect, mremap, munmap, set_brk_base};
+use super::mmap::{brk, madvise, mmap, mmap_anon, mprotect, mremap, munmap, set_brk_base, MapSource};
+use super::object::{PagerOps, VmObject};
 use super::vmspace::VmSpace;
+use super::Prot;
 use super::{fault, Access, FaultError, PAGE, USER_MAX};
 use crate::arch::x86_64::pmap::frame::Frame;
 use crate::arch::x86_64::pmap::user::{UserPmap, UserProt};
@@ -9,6 +11,7 @@ use crate::mem::phys;
 use crate::{kassert, kassert_eq, ktest};
 use abi::errno::*;
 use abi::mman::*;
+use alloc::sync::Arc;
 
 /// A failed kernel operation as a test failure.
 fn errno(e: i32) -> crate::ktest::Failure {
@@ -170,6 +173,51 @@ ktest! {
         kassert_eq!(b[0], 0);
         vs.copy_in(a + 2 * PAGE, &mut b).map_err(|_| "copy_in")?;
         kassert_eq!(b[0], 1);
+        Ok(())
+    }
+}
+
+/// A file of `pages` pages whose page i holds byte i + 1 everywhere.
+struct PatternFile {
+    pages: u64,
+}
+
+impl PagerOps for PatternFile {
+    fn fill(&self, pindex: u64, frame: &Frame) -> Result<(), i32> {
+        frame.write(0, &[pindex as u8 + 1; PAGE as usize]);
+        Ok(())
+    }
+
+    fn size_pages(&self) -> u64 {
+        self.pages
+    }
+}
+
+ktest! {
+    /// The pager hook the VFS will use: a private file mapping reads the file's pages,
+    /// a write copies the page into a shadow and leaves the file object alone, DONTNEED
+    /// reads the file again, beyond the end is SIGBUS, and a mapping beyond the file's
+    /// rights is EACCES.
+    fn file_object_through_pager() {
+        let vs = VmSpace::new().map_err(errno)?;
+        kassert!(vs.map.shared().is_empty(), "new map not empty");
+        let file = VmObject::file(Arc::new(PatternFile { pages: 2 }));
+        kassert!(file.id() != VmObject::anonymous().id(), "object ids repeat");
+        let ro = MapSource::Object { object: file.clone(), offset: 0, max_prot: Prot::READ };
+        kassert_eq!(mmap(&vs, 0, PAGE, RW, MAP_SHARED, ro), Err(EACCES));
+        let src = MapSource::Object { object: file.clone(), offset: 0, max_prot: Prot::all() };
+        let a = mmap(&vs, 0, 3 * PAGE, RW, MAP_PRIVATE, src).map_err(errno)?;
+        let mut b = [0u8; 2];
+        vs.copy_in(a + PAGE - 1, &mut b).map_err(|_| "copy_in")?;
+        kassert_eq!(b, [1, 2]);
+        vs.copy_out(a, &[9]).map_err(|_| "copy_out")?;
+        vs.copy_in(a, &mut b[..1]).map_err(|_| "copy_in")?;
+        kassert_eq!(b[0], 9);
+        kassert_eq!(file.with_page(0, |f| { let mut x = [0u8]; f.read(0, &mut x); x[0] }), Some(1));
+        madvise(&vs, a, PAGE, MADV_DONTNEED).map_err(errno)?;
+        vs.copy_in(a, &mut b[..1]).map_err(|_| "copy_in")?;
+        kassert_eq!(b[0], 1);
+        kassert_eq!(vs.copy_in(a + 2 * PAGE, &mut b), Err(FaultError::Bus));
         Ok(())
     }
 }

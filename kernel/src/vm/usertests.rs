@@ -5,10 +5,11 @@
 use super::fault::FaultError;
 use super::mmap::{madvise, mmap_anon, mprotect, mremap, munmap};
 use super::object::{OBJECTS, OBJECT_PAGES};
-use super::vmspace::{VmSpace, VMSPACES};
+use super::vmspace::VMSPACES;
+use super::VmSpace;
 use super::PAGE;
 use crate::arch::x86_64::pmap::frame::peek_u64;
-use crate::arch::x86_64::pmap::user::invalidations;
+use crate::arch::x86_64::pmap::user::{active_root, invalidations};
 use crate::arch::x86_64::usermode::{enter, Exit, ExitKind, UserContext};
 use crate::ktest::Failure;
 use crate::lwkt::globaldata::{mycpu, ncpus};
@@ -310,6 +311,14 @@ ktest! {
         kassert_eq!(s.load(a)?, 7);
         // Kernel addresses are not the user's: MAPERR, as for a hole.
         s.faults(Prog::Load, 0xffff_8000_0000_1000, 0, 0xffff_8000_0000_1000, FaultError::Unmapped)?;
+        // The per-CPU record follows activation.
+        let cpu = mycpu().cpuid;
+        s.vs.activate();
+        let (root, mask) = (active_root(cpu), s.vs.pmap().active_cpus());
+        VmSpace::deactivate();
+        kassert_eq!(root, s.vs.pmap().root());
+        kassert_eq!(mask, mycpu().cpumask());
+        kassert_eq!((active_root(cpu), s.vs.pmap().active_cpus()), (0, 0));
         kassert_eq!(FaultError::Protection.signal(), Some((SIGSEGV, SEGV_ACCERR)));
         kassert_eq!(FaultError::Unmapped.signal(), Some((SIGSEGV, SEGV_MAPERR)));
         Ok(())

@@ -65,12 +65,6 @@ impl Frame {
             )
         };
     }
-
-    /// Zero-fills the page.
-    pub fn zero(&self) {
-        // SAFETY: the whole owned page, through the direct map.
-        unsafe { core::ptr::write_bytes(phys_to_virt(self.0) as *mut u8, 0, PAGE as usize) };
-    }
 }
 
 impl Drop for Frame {

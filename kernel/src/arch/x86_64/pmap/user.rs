@@ -260,9 +260,10 @@ impl UserPmap {
         let slot = self.slot(va, None).ok()??;
         // SAFETY: a leaf slot of this pmap, under the page-table lock.
         let e = unsafe { *slot };
-        (e & pte::PRESENT != 0).then(|| {
-            (e & pte::ADDR_MASK, UserProt { write: e & pte::WRITABLE != 0, exec: e & pte::NO_EXECUTE == 0 })
-        })
+        (e & pte::PRESENT != 0).then_some((
+            e & pte::ADDR_MASK,
+            UserProt { write: e & pte::WRITABLE != 0, exec: e & pte::NO_EXECUTE == 0 },
+        ))
     }
 
     /// Invalidates `[start, end)` on every CPU running on this pmap and waits for them.
