@@ -197,3 +197,14 @@ pub fn user_fault(addr: u64, error: u64) -> Option<Result<(), FaultError>> {
     vs.activate();
     Some(r)
 }
+
+/// The hook for copyin/copyout (the exception-table path): a kernel access to user address
+/// `addr` faulted; resolves it in the vmspace this CPU runs as a kernel access on the user's
+/// behalf. Call with interrupts on and no spinlock held (the fault may sleep); on `Ok` retry
+/// the access, on `Err` take the fixup (EFAULT). `Unmapped` when no user vmspace runs here.
+pub fn kernel_fault_on_user(addr: u64, write: bool) -> Result<(), FaultError> {
+    let vs = VmSpace::current().ok_or(FaultError::Unmapped)?;
+    let r = fault(&vs, addr, if write { Access::Write } else { Access::Read }, false);
+    vs.activate();
+    r
+}

@@ -128,6 +128,12 @@ ktest! {
         kassert_eq!(vs.copy_out(0x5000_0000, &[1]), Err(FaultError::Unmapped));
         kassert_eq!(vs.copy_out(u64::MAX - 1, &[1, 2, 3]), Err(FaultError::Unmapped));
         kassert_eq!(fault(&vs, a, Access::Exec, true), Err(FaultError::Protection));
+        // The copyin hook resolves in the vmspace this CPU runs.
+        kassert_eq!(super::fault::kernel_fault_on_user(d, true), Err(FaultError::Unmapped));
+        vs.activate();
+        let r = (super::fault::kernel_fault_on_user(d, true), super::fault::kernel_fault_on_user(a, true));
+        VmSpace::deactivate();
+        kassert_eq!(r, (Ok(()), Err(FaultError::Protection)));
         Ok(())
     }
 }
