@@ -45,6 +45,7 @@ pub const ENOSYS: i32 = 38;
 pub const ENOTEMPTY: i32 = 39;
 pub const ELOOP: i32 = 40;
 pub const ENOMSG: i32 = 42;
+pub const EOPNOTSUPP: i32 = 95;
 pub const ETIMEDOUT: i32 = 110;
 /// Kernel-internal: the syscall restarts after the signal handler (never seen by users).
 pub const ERESTARTSYS: i32 = 512;

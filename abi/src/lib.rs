@@ -11,3 +11,4 @@ pub mod cpio;
 pub mod debug_exit;
 pub mod elf;
 pub mod errno;
+pub mod mman;

@@ -23,6 +23,7 @@ mod syscall;
 mod time;
 mod tty;
 mod vfs;
+mod vm;
 
 use arch::x86_64 as md;
 

@@ -10,7 +10,7 @@
 //! before anything is touched.
 use super::usermode::USER_END;
 use abi::errno::{EFAULT, ENAMETOOLONG};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::Ordering;
 
 core::arch::global_asm!(
     r#"
@@ -92,25 +92,10 @@ pub fn fixup_for(rip: u64) -> Option<u64> {
     table.chunks_exact(2).find(|p| p[0] == rip).map(|p| p[1])
 }
 
-/// Resolves a fault on a user page during a copy: `(address, write) -> resolved`. Installed
-/// by the VM; without one every such fault is EFAULT.
-static RESOLVER: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-
-/// Installs the VM's fault resolver for user-access faults.
-#[allow(dead_code)] // Installed by the VM layer.
-pub fn set_fault_resolver(f: fn(u64, bool) -> bool) {
-    RESOLVER.store(f as *mut (), Ordering::Release);
-}
-
-/// Asks the VM to make the user page at `addr` present (`write`: for writing).
+/// Asks the VM to make the user page at `addr` present in the current address space
+/// (`write`: for writing, breaking copy-on-write). False when it cannot: EFAULT.
 pub fn resolve_user_fault(addr: u64, write: bool) -> bool {
-    let f = RESOLVER.load(Ordering::Acquire);
-    if f.is_null() {
-        return false;
-    }
-    // SAFETY: RESOLVER only ever holds a `fn(u64, bool) -> bool` (set_fault_resolver).
-    let f: fn(u64, bool) -> bool = unsafe { core::mem::transmute(f) };
-    f(addr, write)
+    crate::vm::fault::kernel_fault_on_user(addr, write).is_ok()
 }
 
 fn check_range(uaddr: u64, len: usize) -> Result<(), i32> {
@@ -306,6 +291,43 @@ mod tests {
                 kassert!(e.error & 1 != 0, "not a protection fault: error {:#x}", e.error);
                 Ok(())
             })
+        }
+    }
+}
+
+mod vm_tests {
+    use super::*;
+    use crate::vm::mmap::mmap_anon;
+    use crate::vm::vmspace::VmSpace;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        /// copyout/copyin on fresh anonymous memory of a user address space: the copy's page
+        /// faults bring the pages in (demand zero, then the written data); a copy into a
+        /// read-only mapping is EFAULT.
+        fn copies_fault_pages_in() {
+            let vs = VmSpace::new().map_err(|e| alloc::format!("vmspace {e}"))?;
+            let prot_rw = abi::mman::PROT_READ | abi::mman::PROT_WRITE;
+            let flags = abi::mman::MAP_PRIVATE | abi::mman::MAP_ANONYMOUS;
+            let a = mmap_anon(&vs, 0, 3 * 4096, prot_rw, flags).map_err(|e| alloc::format!("mmap {e}"))?;
+            let ro = mmap_anon(&vs, 0, 4096, abi::mman::PROT_READ, flags).map_err(|e| alloc::format!("mmap {e}"))?;
+            vs.activate();
+            let r = (|| {
+                let mut z = [0xffu8; 64];
+                copyin(&mut z, a + 4096 + 100).map_err(|e| alloc::format!("copyin {e}"))?;
+                kassert!(z.iter().all(|&b| b == 0), "demand-zero page not zero");
+                let data: alloc::vec::Vec<u8> = (0..6000u32).map(|i| i as u8).collect();
+                copyout(a + 2000, &data).map_err(|e| alloc::format!("copyout {e}"))?;
+                let mut back = alloc::vec![0u8; 6000];
+                copyin(&mut back, a + 2000).map_err(|e| alloc::format!("copyin {e}"))?;
+                kassert_eq!(back, data);
+                kassert_eq!(copyout(ro, &[1, 2, 3]), Err(EFAULT));
+                let mut one = [0u8; 1];
+                kassert_eq!(copyin(&mut one, ro), Ok(()));
+                Ok(())
+            })();
+            VmSpace::deactivate();
+            r
         }
     }
 }

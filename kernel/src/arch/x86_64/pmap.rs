@@ -12,6 +12,9 @@ use abi::boot::{BootInfo, MemKind, DIRECT_MAP_BASE, KERNEL_VIRT_OFFSET};
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::Cr3;
 
+pub mod frame;
+pub mod user;
+
 /// Page-table entry bits.
 pub mod pte {
     pub const PRESENT: u64 = 1 << 0;

@@ -41,6 +41,7 @@ pub struct TrapFrame {
 /// Exception vectors.
 pub mod vector {
     pub const BREAKPOINT: u64 = 3;
+    pub const PAGE_FAULT: u64 = 14;
     /// First vector not reserved for exceptions.
     pub const FIRST_IRQ: u64 = 32;
 }
@@ -87,9 +88,20 @@ pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
 #[no_mangle]
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     if frame.cs & 3 == 3 && frame.vector < vector::FIRST_IRQ {
+        // A user page fault first goes to the VM; resolved, the user code resumes.
+        let (cr2, vm_fault) = if frame.vector == vector::PAGE_FAULT {
+            let cr2 = x86_64::registers::control::Cr2::read_raw();
+            match user_page_fault(cr2, frame.error) {
+                Some(Ok(())) => return,
+                Some(Err(e)) => (cr2, Some(e)),
+                None => (cr2, None),
+            }
+        } else {
+            (0, None)
+        };
         // What user code did goes back to whoever sent the CPU to user mode, not to the
         // fatal report (which stays for kernel-mode faults and NMI/#DF/#MC).
-        super::usermode::user_exception(frame);
+        super::usermode::user_exception(frame, cr2, vm_fault);
     } else if frame.vector == 14 {
         if let Some(fixup) = super::copyio::fixup_for(frame.rip) {
             copyio_fault(frame, fixup);
@@ -129,6 +141,20 @@ fn copyio_fault(frame: &mut TrapFrame, fixup: u64) {
         }
     }
     frame.rip = fixup;
+}
+
+/// Hands a user-mode page fault to the VM (DragonFly's trap_pfault) with interrupts on: the
+/// fault may sleep, and nothing is held here since the CPU came from user mode. The kernel
+/// stack for entries from user mode is put back afterwards: a switch while the fault slept
+/// resets it to the thread's stack top, which a trip to user mode does not use. `None`
+/// when this CPU runs no user vmspace.
+fn user_page_fault(cr2: u64, error: u64) -> Option<Result<(), crate::vm::FaultError>> {
+    let kstack = super::usermode::kernel_stack();
+    x86_64::instructions::interrupts::enable();
+    let r = crate::vm::fault::user_fault(cr2, error);
+    x86_64::instructions::interrupts::disable();
+    super::usermode::set_kernel_stack(kstack);
+    r
 }
 
 fn name(vector: u64) -> &'static str {

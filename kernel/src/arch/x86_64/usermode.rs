@@ -94,6 +94,10 @@ pub struct Exit {
     pub error: u64,
     /// CR2 for a page fault, else 0.
     pub cr2: u64,
+    /// For a page fault in a user vmspace: why `vm::fault` could not resolve it (the
+    /// process layer turns it into SIGSEGV with SEGV_MAPERR/SEGV_ACCERR, SIGBUS, or a kill
+    /// on out-of-memory). `None` for other exceptions and when no vmspace was active.
+    pub vm_fault: Option<crate::vm::FaultError>,
 }
 
 /// Where an event lands: filled by [`come_back`] before it jumps to the saved context.
@@ -185,19 +189,32 @@ pub fn enter(ctx: &mut UserContext) -> Exit {
 }
 
 /// Called by `trap_dispatch` for an exception whose saved CS is a user selector: ends the
-/// trip. Returns only for NMI, #DF and #MC, which are machine events rather than something the
-/// user code did (and NMI stays blocked until an IRET, which the way back never executes).
-pub fn user_exception(frame: &TrapFrame) {
+/// trip. `cr2` is the faulting address for a page fault (read at entry, before anything
+/// could overwrite CR2) and `vm_fault` what the VM said about it. Returns only for NMI, #DF
+/// and #MC, which are machine events rather than something the user code did (and NMI stays
+/// blocked until an IRET, which the way back never executes).
+pub fn user_exception(frame: &TrapFrame, cr2: u64, vm_fault: Option<crate::vm::FaultError>) {
     if matches!(frame.vector, 2 | 8 | 18) {
         return;
     }
-    let cr2 = if frame.vector == 14 { x86_64::registers::control::Cr2::read_raw() } else { 0 };
-    come_back(frame, Exit { kind: ExitKind::Exception, vector: frame.vector, error: frame.error, cr2 })
+    come_back(
+        frame,
+        Exit { kind: ExitKind::Exception, vector: frame.vector, error: frame.error, cr2, vm_fault },
+    )
+}
+
+/// The kernel stack top that entries from user mode use on this CPU (what
+/// [`set_kernel_stack`] last set).
+pub fn kernel_stack() -> u64 {
+    percpu::current().kstack_top.load(Ordering::Relaxed)
 }
 
 /// Ends the trip from a syscall handler (a stand-in for exit until processes exist).
 pub fn syscall_exit(frame: &TrapFrame) -> ! {
-    come_back(frame, Exit { kind: ExitKind::Syscall, vector: frame.vector, error: frame.error, cr2: 0 })
+    come_back(
+        frame,
+        Exit { kind: ExitKind::Syscall, vector: frame.vector, error: frame.error, cr2: 0, vm_fault: None },
+    )
 }
 
 /// Calls the code at `target` with `arg` in rdi, in kernel mode, turning a page fault it
@@ -232,7 +249,10 @@ pub fn kernel_probe_fault(frame: &TrapFrame) {
     let trip = &TRIPS[pcpu.cpuid.load(Ordering::Relaxed) as usize];
     if frame.vector == 14 && trip.probing.load(Ordering::Relaxed) {
         let cr2 = x86_64::registers::control::Cr2::read_raw();
-        come_back(frame, Exit { kind: ExitKind::Exception, vector: frame.vector, error: frame.error, cr2 })
+        come_back(
+            frame,
+            Exit { kind: ExitKind::Exception, vector: frame.vector, error: frame.error, cr2, vm_fault: None },
+        )
     }
 }
 
