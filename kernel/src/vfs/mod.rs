@@ -6,5 +6,6 @@ pub mod namecache;
 pub mod nlookup;
 pub mod ops;
 pub mod rootfs;
+mod tests;
 pub mod tmpfs;
 pub mod vnode;

@@ -46,11 +46,6 @@ impl Mount {
         })
     }
 
-    /// The root directory.
-    pub fn root_vnode(&self) -> Arc<Vnode> {
-        self.root_ncp.vnode().expect("a mount root is always positive")
-    }
-
     /// The handle of the mount's root.
     pub fn root(self: &Arc<Self>) -> NcHandle {
         NcHandle { ncp: self.root_ncp.clone(), mount: self.clone() }
@@ -99,8 +94,10 @@ pub fn unmount(root: NcHandle) -> Result<(), i32> {
     if pos == 0 {
         return Err(EBUSY);
     }
-    // References: the table, `m` here, and each namecache handle or open file elsewhere.
-    if Arc::strong_count(&m) > 2 || m.root_ncp.busy() {
+    // Expected references: the table, `m` here, and the covered entry's mount mark. Any more
+    // is a namecache handle (a working directory, an open file) somewhere.
+    let expected = 2 + usize::from(m.covered.lock().is_some());
+    if Arc::strong_count(&m) > expected || m.root_ncp.busy() {
         return Err(EBUSY);
     }
     table.remove(pos);
