@@ -27,7 +27,8 @@ pub enum VType {
     Sock,
 }
 
-/// File-type bits of a mode.
+/// File-type bits of a mode (the whole table, as stat(2) defines it).
+#[allow(dead_code)]
 pub mod mode {
     pub const S_IFMT: u32 = 0o170000;
     pub const S_IFSOCK: u32 = 0o140000;
@@ -217,7 +218,8 @@ pub static VNODES: AtomicU64 = AtomicU64::new(0);
 pub struct Vnode {
     /// The filesystem node.
     pub node: Arc<dyn FsNode>,
-    /// The mount it belongs to.
+    /// The mount it belongs to (st_dev, and the filesystem's own same-mount checks).
+    #[allow(dead_code)]
     pub mount: Weak<super::mount::Mount>,
 }
 
