@@ -1,7 +1,10 @@
-//! Kernel memory (DragonFly's vm_page allocation and kern_kmalloc): physical pages and the
-//! early heap. Slab kmalloc, objcache and mpipe replace the early heap in a later step.
+//! Kernel memory (DragonFly's vm_page allocation, kern_kmalloc, kern_slaballoc,
+//! kern_objcache and kern_mpipe): page structures and the page allocator with per-CPU page
+//! caches, then the early heap.
 pub mod heap;
 pub mod kstack;
+pub mod page;
+pub mod pagecache;
 pub mod phys;
 
 /// Bytes in a page.
