@@ -449,8 +449,10 @@ mod tests {
         /// counts return to where they were.
         fn alloc_free_round_trip() {
             let bi = crate::bootinfo::get();
+            // Both vectors are allocated first: a new slab zone would move the counts.
+            let mut pages = Vec::with_capacity(256);
+            let mut sorted: Vec<u64> = Vec::with_capacity(256);
             let before = counts().0;
-            let mut pages = Vec::new();
             for _ in 0..256 {
                 let pa = alloc().ok_or("out of pages")?;
                 kassert!(pa % PAGE == 0, "unaligned {:#x}", pa);
@@ -459,7 +461,7 @@ mod tests {
                 }
                 pages.push(pa);
             }
-            let mut sorted = pages.clone();
+            sorted.extend_from_slice(&pages);
             sorted.sort_unstable();
             sorted.dedup();
             kassert_eq!(sorted.len(), pages.len());
