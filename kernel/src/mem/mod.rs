@@ -6,6 +6,8 @@ pub mod fallible;
 pub mod kmalloc;
 pub mod kstack;
 pub mod malloc_type;
+pub mod mpipe;
+pub mod objcache;
 pub mod page;
 pub mod pagecache;
 pub mod phys;
