@@ -2,6 +2,7 @@
 //! kern_objcache and kern_mpipe): page structures and the page allocator with per-CPU page
 //! caches, malloc types, the slab allocator behind kmalloc and the global allocator,
 //! fallible containers, objcache and mpipe, and kernel stacks.
+mod bench;
 pub mod fallible;
 pub mod kmalloc;
 pub mod kstack;
@@ -12,6 +13,7 @@ pub mod page;
 pub mod pagecache;
 pub mod phys;
 pub mod slab;
+mod tests;
 
 pub use kmalloc::report;
 

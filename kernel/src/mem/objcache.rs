@@ -108,6 +108,11 @@ impl<T: Send> ObjCache<T> {
         self.name
     }
 
+    /// Threads sleeping in `get` for budget.
+    pub fn waiters(&self) -> usize {
+        self.waiters.load(Ordering::Acquire)
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> CacheStats {
         CacheStats {
