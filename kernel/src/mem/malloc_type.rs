@@ -168,8 +168,10 @@ pub static M_KMALLOC: MallocType = MallocType::new("kmalloc");
 /// Short-lived buffers.
 pub static M_TEMP: MallocType = MallocType::new("temp");
 /// Device driver memory.
+#[allow(dead_code)] // For the device framework, which lands later.
 pub static M_DEVBUF: MallocType = MallocType::new("devbuf");
 /// Thread structures and kernel stacks.
+#[allow(dead_code)] // For the process layer's thread structures, which land later.
 pub static M_THREAD: MallocType = MallocType::new("thread");
 /// objcache magazines.
 pub static M_OBJCACHE: MallocType = MallocType::new("objcache");

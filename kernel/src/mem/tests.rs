@@ -76,7 +76,7 @@ ktest! {
             for size in [1, align.max(2) - 1, align, align + 1, 3 * align, 5000, 20_000, 70_000] {
                 let p = kmalloc_aligned(size, align, &M_TEST, M_NULLOK | M_ZERO);
                 kassert!(!p.is_null(), "kmalloc({}, align {}) failed", size, align);
-                kassert!(p as usize % align == 0, "{:p} not aligned to {}", p, align);
+                kassert!((p as usize).is_multiple_of(align), "{:p} not aligned to {}", p, align);
                 kassert!(usable_size(p).unwrap_or(0) >= size, "usable size of {} bytes", size);
                 // SAFETY: p holds size zeroed bytes, ours until freed.
                 let s = unsafe { core::slice::from_raw_parts_mut(p, size) };
@@ -88,14 +88,14 @@ ktest! {
             let layout = core::alloc::Layout::from_size_align(align * 3, align).map_err(|_| "layout")?;
             // SAFETY: a non-zero-sized layout; freed below with the same layout.
             let p = unsafe { alloc::alloc::alloc(layout) };
-            kassert!(!p.is_null() && p as usize % align == 0, "Layout align {}", align);
+            kassert!(!p.is_null() && (p as usize).is_multiple_of(align), "Layout align {}", align);
             // SAFETY: allocated above with this layout.
             unsafe { alloc::alloc::dealloc(p, layout) };
             align *= 2;
         }
         // An alignment above a page comes from the page path.
         let p = kmalloc_aligned(100, 8 * PAGE_SIZE, &M_TEST, M_NULLOK);
-        kassert!(!p.is_null() && p as usize % (8 * PAGE_SIZE) == 0, "8-page alignment: {:p}", p);
+        kassert!(!p.is_null() && (p as usize).is_multiple_of(8 * PAGE_SIZE), "8-page alignment: {:p}", p);
         // SAFETY: as above.
         unsafe { kfree(p, &M_TEST) };
         let after = M_TEST.stats();
@@ -389,8 +389,11 @@ ktest! {
         for o in v.drain(..) {
             OC.put(o);
         }
+        let st = OC.stats();
         OC.drain_local();
         kassert_eq!(OC_DTORS.load(Ordering::Relaxed) - d0, 20);
+        kassert!(st.gets >= 40 && st.puts >= 40 && OC.name() == "test", "{:?}", st);
+        kassert_eq!(OC.stats().dtors - st.dtors, 20);
         Ok(())
     }
 }
@@ -439,7 +442,7 @@ ktest! {
     /// refuses more; a waitok allocation on another thread sleeps until a buffer is freed.
     fn mpipe_exhaustion_and_waitok() {
         let pipe = PIPE.try_call_once(|| MPipe::new(256, 2, 4, &M_TEST)).map_err(|_| "mpipe init")?;
-        kassert_eq!(pipe.counts().0, 2);
+        kassert_eq!((pipe.counts().0, pipe.nominal()), (2, 2));
         let mut bufs = Vec::new();
         for _ in 0..4 {
             let mut b = pipe.alloc_nowait().ok_or("alloc under cap failed")?;
@@ -470,6 +473,45 @@ ktest! {
         drop(bufs);
         kassert_eq!(pipe.counts().0, 2);
         kassert_eq!(pipe.counts().1, 2);
+        Ok(())
+    }
+}
+
+ktest! {
+    /// FBox and FVec: values round-trip through raw ownership, pushes grow, pops return.
+    fn fallible_containers() {
+        let b = FBox::try_new(0x1234_u64).map_err(|_| "box")?;
+        let (raw, t) = FBox::into_raw(b);
+        // SAFETY: from into_raw just above, used once.
+        let b = unsafe { FBox::from_raw(raw, t) };
+        kassert_eq!(*b, 0x1234);
+        let mut v: FVec<u32> = FVec::new();
+        for i in 0..1000 {
+            v.try_push(i).map_err(|_| "push")?;
+        }
+        kassert!(v.len() == 1000 && v.capacity() >= 1000 && v[999] == 999, "len {}", v.len());
+        kassert_eq!(v.pop(), Some(999));
+        Ok(())
+    }
+}
+
+ktest! {
+    /// Single pages come from this CPU's cache, which is refilled in batches and never holds
+    /// more than its cap.
+    fn page_cache_refills_in_batches() {
+        let _c = crate::lwkt::crit::crit();
+        let cpu = mycpu().cpuid;
+        let r0 = super::pagecache::total_refills();
+        let mut pages = [0u64; 200];
+        for p in pages.iter_mut() {
+            *p = phys::alloc().ok_or("no page")?;
+        }
+        let r1 = super::pagecache::total_refills();
+        for &p in pages.iter() {
+            phys::free(p);
+        }
+        kassert!(r1 - r0 >= 200 / 32, "{} refills for 200 pages", r1 - r0);
+        kassert!(super::pagecache::cached(cpu) <= 64, "cache holds {}", super::pagecache::cached(cpu));
         Ok(())
     }
 }
