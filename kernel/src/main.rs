@@ -1,8 +1,8 @@
 //! Damselfly: an x86_64 kernel on DragonFly BSD's kernel-core design.
 //!
 //! `kmain` brings the machine up in a fixed order: console, boot information, command line,
-//! CPU state, descriptor tables, physical memory, the kernel's own page tables, the heap and
-//! the symbol table; the ACPI tables, local APIC and IOAPICs, the clocks and systimers;
+//! CPU state, descriptor tables, physical memory (from which kmalloc draws), the kernel's own
+//! page tables and the symbol table; the ACPI tables, local APIC and IOAPICs, the clocks and systimers;
 //! interrupts on, then the other CPUs; then it runs what the command line asks (in-kernel
 //! tests, a deliberate crash) or idles.
 #![no_std]
@@ -53,7 +53,6 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
 
     mem::phys::init(bi);
     md::pmap::init_kernel_pmap(bi);
-    mem::heap::init();
     lwkt::init_bsp();
     debug::ksym::init(bi);
     mem::phys::print_summary();

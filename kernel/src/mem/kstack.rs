@@ -4,6 +4,11 @@
 //! can stay unmapped: running off the bottom faults at once instead of corrupting a
 //! neighbour. Freed stacks keep their mapping and go on a free list of their size, so freeing
 //! never needs a TLB shootdown.
+//!
+//! Thread-sized stacks (the common case) go through an objcache first, as DragonFly's
+//! `thread_cache`: a per-CPU magazine hit takes no lock at all; the window's own free list
+//! behind it is the objcache's backend (constructor and destructor).
+use super::objcache::{ObjCache, Wait};
 use super::{phys, PAGE_SIZE};
 use crate::arch::x86_64::pmap::{self, pte};
 use crate::sync::spinlock::SpinLock;
@@ -48,8 +53,43 @@ struct Window {
 // thread that allocates a stack, or by one whose exit frees a stack.
 static WINDOW: SpinLock<Window> = SpinLock::new(Window { next: KSTACK_WINDOW, free: Vec::new() });
 
+/// Pages of the stacks the objcache serves (LWKT thread stacks).
+const CACHED_PAGES: usize = crate::lwkt::thread::KSTACK_PAGES;
+
+fn stack_ctor() -> Option<KernelStack> {
+    alloc_window(CACHED_PAGES)
+}
+
+fn stack_dtor(s: KernelStack) {
+    free_window(s)
+}
+
+/// Thread stacks, cached per CPU in magazines of 8.
+pub static STACK_CACHE: ObjCache<KernelStack> =
+    ObjCache::new("kstack", usize::MAX, 8, stack_ctor, stack_dtor);
+
+fn cache_usable(pages: usize) -> bool {
+    pages == CACHED_PAGES && crate::lwkt::sched::try_curthread().is_some()
+}
+
 /// Allocates a stack of `pages` pages (plus its guard). `None` when memory or window runs out.
 pub fn alloc(pages: usize) -> Option<KernelStack> {
+    if cache_usable(pages) {
+        return STACK_CACHE.get(Wait::NoWait);
+    }
+    alloc_window(pages)
+}
+
+/// Returns a stack for reuse. The caller guarantees nothing runs on it any more.
+pub fn free(stack: KernelStack) {
+    if cache_usable(stack.pages) {
+        STACK_CACHE.put(stack);
+    } else {
+        free_window(stack);
+    }
+}
+
+fn alloc_window(pages: usize) -> Option<KernelStack> {
     let mut w = WINDOW.lock();
     // The most recently freed stack first: its pages are the likeliest to be cache-warm.
     if let Some(i) = w.free.iter().rposition(|s| s.pages == pages) {
@@ -74,8 +114,7 @@ pub fn alloc(pages: usize) -> Option<KernelStack> {
     Some(KernelStack { bottom, pages })
 }
 
-/// Returns a stack for reuse. The caller guarantees nothing runs on it any more.
-pub fn free(stack: KernelStack) {
+fn free_window(stack: KernelStack) {
     WINDOW.lock().free.push(stack);
 }
 
