@@ -516,9 +516,8 @@ pub fn acquire(td: &Thread) -> bool {
         // SAFETY: `acquire` waits for this message, so both live until it returns.
         let (td, h) = unsafe { (&*(td as *const Thread), &*(h as *const Handoff)) };
         let f = td.flags_acquire();
-        let verdict = if !core::ptr::eq(td.gd(), mycpu()) {
-            2
-        } else if f & (tdf::RUNQ | tdf::TSLEEPQ | tdf::MIGRATING | tdf::EXITING) != 0 {
+        let gone = !core::ptr::eq(td.gd(), mycpu());
+        let verdict = if gone || f & (tdf::RUNQ | tdf::TSLEEPQ | tdf::MIGRATING | tdf::EXITING) != 0 {
             2
         } else if f & (tdf::RUNNING | tdf::PREEMPT_LOCK) != 0 {
             1

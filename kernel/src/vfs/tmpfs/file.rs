@@ -95,18 +95,15 @@ impl FileData {
             let pos = off + done as u64;
             let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
             let chunk = (PAGE - in_page).min(buf.len() - done);
-            if !self.pages.contains_key(&idx) {
-                match Page::new() {
-                    Some(p) => {
-                        self.pages.insert(idx, p);
-                    }
+            let page = match self.pages.entry(idx) {
+                alloc::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                alloc::collections::btree_map::Entry::Vacant(v) => match Page::new() {
+                    Some(p) => v.insert(p),
                     None if done > 0 => break,
                     None => return Err(ENOSPC),
-                }
-            }
-            if let Some(p) = self.pages.get_mut(&idx) {
-                p.bytes_mut()[in_page..in_page + chunk].copy_from_slice(&buf[done..done + chunk]);
-            }
+                },
+            };
+            page.bytes_mut()[in_page..in_page + chunk].copy_from_slice(&buf[done..done + chunk]);
             done += chunk;
         }
         self.size = self.size.max(if done == buf.len() { end } else { off + done as u64 });
