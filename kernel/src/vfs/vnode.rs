@@ -209,6 +209,32 @@ pub trait FsNode: Send + Sync {
     fn rename(&self, from: &[u8], todir: &Vnode, to: &[u8]) -> Result<(), i32>;
     /// The filesystem-private object behind the node, for same-mount checks (rename, link).
     fn as_any(&self) -> &dyn core::any::Any;
+
+    // Device-style operations. Regular filesystems keep the defaults; devfs nodes, FIFOs and
+    // the like override them. `flags` are the open(2) flags (Linux numbering).
+
+    /// Called when a file is opened on the node (device open, FIFO rendezvous).
+    fn open(&self, _flags: u32) -> Result<(), i32> {
+        Ok(())
+    }
+
+    /// Called when the last descriptor of an open file on the node closes.
+    fn close(&self, _flags: u32) {}
+
+    /// ioctl: ENOTTY unless the node understands `cmd` (Linux request numbers).
+    fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<i64, i32> {
+        Err(abi::errno::ENOTTY)
+    }
+
+    /// Which of `events` (POLLIN/POLLOUT/... as poll(2) numbers them) are ready now; plain
+    /// files are always readable and writable.
+    fn poll(&self, events: u16) -> u16 {
+        const POLLIN: u16 = 0x1;
+        const POLLOUT: u16 = 0x4;
+        const POLLRDNORM: u16 = 0x40;
+        const POLLWRNORM: u16 = 0x100;
+        events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
+    }
 }
 
 /// Vnodes alive now (tests compare it with a baseline).
