@@ -501,6 +501,8 @@ ktest! {
     fn page_cache_refills_in_batches() {
         let _c = crate::lwkt::crit::crit();
         let cpu = mycpu().cpuid;
+        // Whatever the cache already holds is handed out before the first refill.
+        let c0 = super::pagecache::cached(cpu);
         let r0 = super::pagecache::total_refills();
         let mut pages = [0u64; 200];
         for p in pages.iter_mut() {
@@ -510,7 +512,8 @@ ktest! {
         for &p in pages.iter() {
             phys::free(p);
         }
-        kassert!(r1 - r0 >= 200 / 32, "{} refills for 200 pages", r1 - r0);
+        let need = 200u64.saturating_sub(c0) / 32;
+        kassert!(r1 - r0 >= need, "{} refills for 200 pages (cache held {})", r1 - r0, c0);
         kassert!(super::pagecache::cached(cpu) <= 64, "cache holds {}", super::pagecache::cached(cpu));
         Ok(())
     }

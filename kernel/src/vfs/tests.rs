@@ -420,3 +420,61 @@ ktest! {
         Ok(())
     }
 }
+
+ktest! {
+    /// A tmpfs file's pages are its VM object's: a shared mapping sees what write() wrote and
+    /// read() sees what the mapping stored; a private mapping's stores stay private; pages
+    /// come and go with the file's size.
+    fn file_pages_are_the_vm_object() {
+        use crate::arch::x86_64::copyio::{copyin, copyout};
+        use crate::vm::mmap::{mmap, MapSource};
+        use crate::vm::VmSpace;
+        use abi::mman::*;
+        let s = Scratch::new()?;
+        let c = &s.ctx;
+        let h = write_file(c, b"mapped", &[b'a'; 8192])?;
+        let v = h.vnode().ok_or("neg")?;
+        let obj = v.node.vm_object().ok_or("a tmpfs file has no VM object")?;
+        kassert_eq!(obj.resident(), 2);
+        let vs = VmSpace::new().map_err(|err| format!("vmspace {err}"))?;
+        let all = crate::vm::Prot::all();
+        let shared = mmap(&vs, 0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, MapSource::Object { object: obj.clone(), offset: 0, max_prot: all })
+            .map_err(|err| format!("mmap shared {err}"))?;
+        let private = mmap(&vs, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, MapSource::Object { object: obj.clone(), offset: 0, max_prot: all })
+            .map_err(|err| format!("mmap private {err}"))?;
+        vs.activate();
+        let r = (|| -> Outcome {
+            let mut b = [0u8; 4];
+            e(copyin(&mut b, shared + 4096), "copyin shared")?;
+            kassert_eq!(&b, b"aaaa");
+            e(v.node.write(4096, b"WXYZ"), "write")?;
+            e(copyin(&mut b, shared + 4096), "copyin shared")?;
+            kassert_eq!(&b, b"WXYZ");
+            e(copyout(shared + 100, b"from-map"), "copyout shared")?;
+            let mut f = [0u8; 8];
+            e(v.node.read(100, &mut f), "read")?;
+            kassert_eq!(&f, b"from-map");
+            e(copyout(private + 200, b"private!"), "copyout private")?;
+            e(v.node.read(200, &mut f), "read")?;
+            kassert_eq!(&f, b"aaaaaaaa");
+            e(copyin(&mut f, private + 200), "copyin private")?;
+            kassert_eq!(&f, b"private!");
+            Ok(())
+        })();
+        crate::vm::VmSpace::deactivate();
+        r?;
+        drop(vs);
+        // While something else holds the object, shrinking zeroes the pages past the end but
+        // keeps them (they may be mapped); once only the file holds it, they are freed.
+        e(v.node.setattr(&SetAttr { size: Some(5000), ..Default::default() }), "truncate")?;
+        kassert_eq!(obj.resident(), 2);
+        let mut z = [0xffu8; 8];
+        obj.with_page(1, |f| f.read(4096 + 1000 - 4096, &mut z));
+        kassert_eq!(z, [0u8; 8]);
+        drop(obj);
+        e(v.node.setattr(&SetAttr { size: Some(10), ..Default::default() }), "truncate")?;
+        kassert_eq!(v.node.vm_object().ok_or("object")?.resident(), 1);
+        drop((v, h));
+        s.done()
+    }
+}

@@ -213,6 +213,12 @@ pub trait FsNode: Send + Sync {
     // Device-style operations. Regular filesystems keep the defaults; devfs nodes, FIFOs and
     // the like override them. `flags` are the open(2) flags (Linux numbering).
 
+    /// The VM object holding a regular file's pages, for mmap and exec (tmpfs files have
+    /// one from the start); None for anything else.
+    fn vm_object(&self) -> Option<Arc<crate::vm::object::VmObject>> {
+        None
+    }
+
     /// Called when a file is opened on the node (device open, FIFO rendezvous).
     fn open(&self, _flags: u32) -> Result<(), i32> {
         Ok(())

@@ -1,58 +1,27 @@
-//! A tmpfs regular file's data: sparse pages by index, read back as zeros where never
-//! written. Allocation failure is ENOSPC, never a panic.
-// The design brief puts a tmpfs file's pages in an anonymous VM object, shared with mmap and
-// exec; this page map is where that object plugs in once the VM layer exists.
+//! A tmpfs regular file's data: its own anonymous VM object from the start, as in
+//! DragonFly's tmpfs, so read/write, mmap of the file and (later) exec's page-in all see the
+//! same pages. Pages exist only where written (sparse); reads of holes give zeros.
+//! Allocation failure is ENOSPC, never a panic.
+use crate::arch::x86_64::pmap::frame::Frame;
+use crate::vm::object::VmObject;
+use crate::vm::FaultError;
 use abi::errno::{EFBIG, ENOSPC};
-use alloc::alloc::{alloc_zeroed, dealloc, Layout};
-use alloc::collections::BTreeMap;
-use core::ptr::NonNull;
+use alloc::sync::Arc;
 
 const PAGE: usize = 4096;
 /// Largest file size accepted (Linux's MAX_LFS_FILESIZE on 64-bit).
 pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
-struct Page(NonNull<u8>);
-
-// SAFETY: a Page exclusively owns its 4 KiB allocation; moving it between threads moves
-// that ownership.
-unsafe impl Send for Page {}
-// SAFETY: shared access only reads through &self (FileData is behind a spinlock anyway).
-unsafe impl Sync for Page {}
-
-impl Page {
-    fn layout() -> Layout {
-        // A page-sized, page-aligned layout is always valid.
-        Layout::from_size_align(PAGE, PAGE).unwrap_or(Layout::new::<u8>())
-    }
-
-    fn new() -> Option<Page> {
-        // SAFETY: the layout has a non-zero size.
-        NonNull::new(unsafe { alloc_zeroed(Self::layout()) }).map(Page)
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the allocation is PAGE bytes, owned by self, initialised (zeroed).
-        unsafe { core::slice::from_raw_parts(self.0.as_ptr(), PAGE) }
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in bytes, and &mut self makes it unique.
-        unsafe { core::slice::from_raw_parts_mut(self.0.as_ptr(), PAGE) }
-    }
-}
-
-impl Drop for Page {
-    fn drop(&mut self) {
-        // SAFETY: allocated in Page::new with this layout.
-        unsafe { dealloc(self.0.as_ptr(), Self::layout()) };
-    }
-}
-
 /// A file's bytes.
-#[derive(Default)]
 pub struct FileData {
     size: u64,
-    pages: BTreeMap<u64, Page>,
+    object: Arc<VmObject>,
+}
+
+impl Default for FileData {
+    fn default() -> Self {
+        FileData { size: 0, object: VmObject::anonymous() }
+    }
 }
 
 impl FileData {
@@ -61,9 +30,14 @@ impl FileData {
         self.size
     }
 
+    /// The VM object holding the pages (mmap maps it).
+    pub fn object(&self) -> &Arc<VmObject> {
+        &self.object
+    }
+
     /// Bytes of pages actually allocated.
     pub fn allocated(&self) -> u64 {
-        (self.pages.len() * PAGE) as u64
+        (self.object.resident() * PAGE) as u64
     }
 
     /// Reads at `off`.
@@ -77,9 +51,9 @@ impl FileData {
             let pos = off + done as u64;
             let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
             let chunk = (PAGE - in_page).min(n - done);
-            match self.pages.get(&idx) {
-                Some(p) => buf[done..done + chunk].copy_from_slice(&p.bytes()[in_page..in_page + chunk]),
-                None => buf[done..done + chunk].fill(0),
+            let out = &mut buf[done..done + chunk];
+            if self.object.with_page(idx, |f| f.read(in_page, &mut *out)).is_none() {
+                out.fill(0);
             }
             done += chunk;
         }
@@ -95,34 +69,43 @@ impl FileData {
             let pos = off + done as u64;
             let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
             let chunk = (PAGE - in_page).min(buf.len() - done);
-            let page = match self.pages.entry(idx) {
-                alloc::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-                alloc::collections::btree_map::Entry::Vacant(v) => match Page::new() {
-                    Some(p) => v.insert(p),
-                    None if done > 0 => break,
-                    None => return Err(ENOSPC),
-                },
-            };
-            page.bytes_mut()[in_page..in_page + chunk].copy_from_slice(&buf[done..done + chunk]);
+            let made = self.object.fill(idx, || Frame::zeroed().ok_or(FaultError::OutOfMemory));
+            if made.is_err() {
+                if done > 0 {
+                    break;
+                }
+                return Err(ENOSPC);
+            }
+            self.object.with_page(idx, |f| f.write(in_page, &buf[done..done + chunk]));
             done += chunk;
         }
         self.size = self.size.max(if done == buf.len() { end } else { off + done as u64 });
         Ok(done)
     }
 
-    /// Sets the size: shrinking frees whole pages past the end and zeroes the tail of the last.
+    /// Sets the size: bytes past the new end read as zeros from now on. Pages past the end
+    /// are freed when no mapping can hold them (nothing but this file references the object);
+    /// otherwise they are zeroed in place, since without reverse maps a mapped page cannot be
+    /// taken away safely.
     pub fn truncate(&mut self, size: u64) -> Result<(), i32> {
         if size > MAX_FILE_SIZE {
             return Err(EFBIG);
         }
         if size < self.size {
             let first_gone = size.div_ceil(PAGE as u64);
-            let _ = self.pages.split_off(&first_gone);
+            let last = self.size.div_ceil(PAGE as u64);
+            if Arc::strong_count(&self.object) == 1 {
+                self.object.free_range(first_gone, last);
+            } else {
+                let zeros = [0u8; PAGE];
+                for idx in first_gone..last {
+                    self.object.with_page(idx, |f| f.write(0, &zeros));
+                }
+            }
             let tail = (size % PAGE as u64) as usize;
             if tail != 0 {
-                if let Some(p) = self.pages.get_mut(&(size / PAGE as u64)) {
-                    p.bytes_mut()[tail..].fill(0);
-                }
+                let zeros = [0u8; PAGE];
+                self.object.with_page(size / PAGE as u64, |f| f.write(tail, &zeros[tail..]));
             }
         }
         self.size = size;

@@ -1,5 +1,6 @@
 //! tmpfs nodes: one per file, whatever its type, implementing the vnode operations.
 use super::file::FileData;
+use crate::sync::lockmgr::LockMgr;
 use crate::sync::spinlock::SpinLock;
 use crate::vfs::mount::Mount;
 use crate::vfs::vnode::{Attr, DirEntry, FsNode, NewNode, SetAttr, Timespec, VType, Vnode};
@@ -33,7 +34,9 @@ struct Dir {
 
 enum Data {
     Dir(SpinLock<Dir>),
-    File(SpinLock<FileData>),
+    /// A lockmgr lock, not a spinlock: file data lives in a VM object reached under its
+    /// token, which a spinlock holder may not take.
+    File(LockMgr<FileData>),
     Link(Vec<u8>),
     Special,
 }
@@ -132,7 +135,7 @@ impl FsNode for TmpNode {
     fn getattr(&self) -> Attr {
         let (size, allocated) = match &self.data {
             Data::File(f) => {
-                let f = f.lock();
+                let f = f.shared();
                 (f.size(), f.allocated())
             }
             Data::Dir(d) => {
@@ -161,7 +164,7 @@ impl FsNode for TmpNode {
     fn setattr(&self, a: &SetAttr) -> Result<(), i32> {
         if let Some(size) = a.size {
             match &self.data {
-                Data::File(f) => f.lock().truncate(size)?,
+                Data::File(f) => f.exclusive().truncate(size)?,
                 Data::Dir(_) => return Err(EISDIR),
                 _ => return Err(EINVAL),
             }
@@ -189,7 +192,7 @@ impl FsNode for TmpNode {
 
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, i32> {
         match &self.data {
-            Data::File(f) => Ok(f.lock().read(off, buf)),
+            Data::File(f) => Ok(f.shared().read(off, buf)),
             Data::Dir(_) => Err(EISDIR),
             _ => Err(EINVAL),
         }
@@ -197,7 +200,7 @@ impl FsNode for TmpNode {
 
     fn write(&self, off: u64, buf: &[u8]) -> Result<usize, i32> {
         let n = match &self.data {
-            Data::File(f) => f.lock().write(off, buf)?,
+            Data::File(f) => f.exclusive().write(off, buf)?,
             Data::Dir(_) => return Err(EISDIR),
             _ => return Err(EINVAL),
         };
@@ -245,7 +248,7 @@ impl FsNode for TmpNode {
         let dir = self.dir()?;
         let data = match new.vtype {
             VType::Dir => Self::empty_dir(),
-            VType::Reg => Data::File(SpinLock::new(FileData::default())),
+            VType::Reg => Data::File(LockMgr::new("tmpfs file", FileData::default())),
             VType::Lnk => return Err(EINVAL),
             _ => Data::Special,
         };
@@ -408,5 +411,12 @@ impl FsNode for TmpNode {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn vm_object(&self) -> Option<Arc<crate::vm::object::VmObject>> {
+        match &self.data {
+            Data::File(f) => Some(f.shared().object().clone()),
+            _ => None,
+        }
     }
 }
