@@ -11,4 +11,7 @@ pub mod cpio;
 pub mod debug_exit;
 pub mod elf;
 pub mod errno;
+pub mod linux;
 pub mod mman;
+pub mod native;
+pub mod syscall_list;

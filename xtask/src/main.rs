@@ -10,6 +10,7 @@ mod image;
 mod newc;
 mod paths;
 mod qemu;
+mod syscalls;
 mod test;
 
 use std::process::ExitCode;
@@ -25,7 +26,8 @@ commands:
   run [--smp N] [--mem SIZE] [-- ARGS]    boot in QEMU, serial console here (Ctrl-A X quits)
   test [--no-host] [SCENARIO...]          host unit tests, then every QEMU scenario
   gdb [--smp N] [--mem SIZE] [-- ARGS]    boot paused with a gdb stub on :1234
-  boottime [--runs N]                     time QEMU start to kernel banner (median of N)";
+  boottime [--runs N]                     time QEMU start to kernel banner (median of N)
+  syscalls                                syscall coverage per ABI, from the lists in abi/";
 
 /// Options common to the commands; each command accepts only its own.
 #[derive(Debug, PartialEq, Eq)]
@@ -128,6 +130,10 @@ fn dispatch(cmd: &str, rest: &[String]) -> Result<bool> {
             deps::ensure()?;
             image::build_all()?;
             boottime::run(o.runs)
+        }
+        "syscalls" => {
+            parse(rest, &[])?;
+            Ok(syscalls::run())
         }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
