@@ -81,7 +81,11 @@ pub struct Thread {
     links: [UnsafeCell<Links>; 2],
     toks: UnsafeCell<TokenStack>,
     wchan: AtomicU64,
-    wmesg: UnsafeCell<&'static str>,
+    /// What the thread sleeps on: a `&'static str` as pointer and length, under a sequence
+    /// count so another CPU never reads a torn pair.
+    wmesg_ptr: AtomicU64,
+    wmesg_len: AtomicU64,
+    wmesg_seq: AtomicU64,
     migrate_to: AtomicPtr<GlobalData>,
     /// The thread this one preempted (resumed when this one blocks).
     preempted: AtomicPtr<Thread>,
@@ -132,7 +136,9 @@ impl Thread {
             links: [UnsafeCell::new(Links::new()), UnsafeCell::new(Links::new())],
             toks: UnsafeCell::new(TokenStack::new()),
             wchan: AtomicU64::new(0),
-            wmesg: UnsafeCell::new(""),
+            wmesg_ptr: AtomicU64::new("".as_ptr() as u64),
+            wmesg_len: AtomicU64::new(0),
+            wmesg_seq: AtomicU64::new(0),
             migrate_to: AtomicPtr::new(core::ptr::null_mut()),
             preempted: AtomicPtr::new(core::ptr::null_mut()),
             stack: UnsafeCell::new(stack),
@@ -269,14 +275,25 @@ impl Thread {
 
     pub(super) fn set_wchan(&self, wchan: u64, wmesg: &'static str) {
         self.wchan.store(wchan, Ordering::Relaxed);
-        // SAFETY: owner-only field, written by the owner in a critical section.
-        unsafe { *self.wmesg.get() = wmesg };
+        // Only the owner writes (sequence odd while the pair is inconsistent).
+        self.wmesg_seq.fetch_add(1, Ordering::AcqRel);
+        self.wmesg_ptr.store(wmesg.as_ptr() as u64, Ordering::Relaxed);
+        self.wmesg_len.store(wmesg.len() as u64, Ordering::Relaxed);
+        self.wmesg_seq.fetch_add(1, Ordering::Release);
     }
 
     /// What the thread sleeps on, for diagnostics.
     pub fn wmesg(&self) -> &'static str {
-        // SAFETY: a `&'static str` is read whole; a racing owner write at worst gives an old value.
-        unsafe { *self.wmesg.get() }
+        loop {
+            let s0 = self.wmesg_seq.load(Ordering::Acquire);
+            let (p, n) = (self.wmesg_ptr.load(Ordering::Relaxed), self.wmesg_len.load(Ordering::Relaxed));
+            if s0 % 2 == 0 && self.wmesg_seq.load(Ordering::Acquire) == s0 {
+                // SAFETY: an even, unchanged sequence means (p, n) came from one `&'static
+                // str` stored by set_wchan: valid UTF-8 that lives for ever.
+                return unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(p as *const u8, n as usize)) };
+            }
+            core::hint::spin_loop();
+        }
     }
 
     pub(super) fn migrate_to(&self) -> &AtomicPtr<GlobalData> {

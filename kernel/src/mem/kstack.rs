@@ -99,18 +99,28 @@ fn alloc_window(pages: usize) -> Option<KernelStack> {
     if w.next + span > KSTACK_WINDOW + KSTACK_WINDOW_SIZE {
         return None;
     }
-    let bottom = w.next + PAGE;
-    let mut mapped = 0;
-    while mapped < pages {
-        let Some(pa) = phys::alloc_zeroed() else { break };
-        pmap::map_kernel_page(bottom + mapped as u64 * PAGE, pa, pte::WRITABLE | pte::NO_EXECUTE);
-        mapped += 1;
-    }
-    // Even a partly mapped span is consumed, so no stale mapping is handed out twice.
-    w.next += span;
-    if mapped < pages {
+    // Every page first, so running out of memory half way gives them all back and leaves
+    // the window untouched.
+    let mut frames = Vec::new();
+    if frames.try_reserve_exact(pages).is_err() {
         return None;
     }
+    for _ in 0..pages {
+        match phys::alloc_zeroed() {
+            Some(pa) => frames.push(pa),
+            None => {
+                for pa in frames {
+                    phys::free(pa);
+                }
+                return None;
+            }
+        }
+    }
+    let bottom = w.next + PAGE;
+    for (i, pa) in frames.into_iter().enumerate() {
+        pmap::map_kernel_page(bottom + i as u64 * PAGE, pa, pte::WRITABLE | pte::NO_EXECUTE);
+    }
+    w.next += span;
     Some(KernelStack { bottom, pages })
 }
 
