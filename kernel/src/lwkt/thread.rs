@@ -290,7 +290,9 @@ impl Thread {
             if s0 % 2 == 0 && self.wmesg_seq.load(Ordering::Acquire) == s0 {
                 // SAFETY: an even, unchanged sequence means (p, n) came from one `&'static
                 // str` stored by set_wchan: valid UTF-8 that lives for ever.
-                return unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(p as *const u8, n as usize)) };
+                return unsafe {
+                    core::str::from_utf8_unchecked(core::slice::from_raw_parts(p as *const u8, n as usize))
+                };
             }
             core::hint::spin_loop();
         }

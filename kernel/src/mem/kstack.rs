@@ -89,6 +89,9 @@ pub fn free(stack: KernelStack) {
     }
 }
 
+/// Largest stack the window hands out (thread stacks are 4 pages, IST stacks 4).
+const MAX_STACK_PAGES: usize = 16;
+
 fn alloc_window(pages: usize) -> Option<KernelStack> {
     let mut w = WINDOW.lock();
     // The most recently freed stack first: its pages are the likeliest to be cache-warm.
@@ -101,15 +104,15 @@ fn alloc_window(pages: usize) -> Option<KernelStack> {
     }
     // Every page first, so running out of memory half way gives them all back and leaves
     // the window untouched.
-    let mut frames = Vec::new();
-    if frames.try_reserve_exact(pages).is_err() {
+    let mut frames = [0u64; MAX_STACK_PAGES];
+    if pages > MAX_STACK_PAGES {
         return None;
     }
-    for _ in 0..pages {
+    for i in 0..pages {
         match phys::alloc_zeroed() {
-            Some(pa) => frames.push(pa),
+            Some(pa) => frames[i] = pa,
             None => {
-                for pa in frames {
+                for &pa in &frames[..i] {
                     phys::free(pa);
                 }
                 return None;
@@ -117,7 +120,7 @@ fn alloc_window(pages: usize) -> Option<KernelStack> {
         }
     }
     let bottom = w.next + PAGE;
-    for (i, pa) in frames.into_iter().enumerate() {
+    for (i, &pa) in frames[..pages].iter().enumerate() {
         pmap::map_kernel_page(bottom + i as u64 * PAGE, pa, pte::WRITABLE | pte::NO_EXECUTE);
     }
     w.next += span;
