@@ -287,7 +287,7 @@ impl Thread {
         loop {
             let s0 = self.wmesg_seq.load(Ordering::Acquire);
             let (p, n) = (self.wmesg_ptr.load(Ordering::Relaxed), self.wmesg_len.load(Ordering::Relaxed));
-            if s0 % 2 == 0 && self.wmesg_seq.load(Ordering::Acquire) == s0 {
+            if s0.is_multiple_of(2) && self.wmesg_seq.load(Ordering::Acquire) == s0 {
                 // SAFETY: an even, unchanged sequence means (p, n) came from one `&'static
                 // str` stored by set_wchan: valid UTF-8 that lives for ever.
                 return unsafe {
