@@ -38,6 +38,37 @@ fn put(uart: &mut Uart, s: &str) {
     }
 }
 
+/// Writes raw bytes under the console lock (the console device's write). A `\n` goes out as
+/// `\r\n`, standing in for the line discipline's ONLCR until ttys exist.
+pub fn write_bytes(bytes: &[u8]) {
+    let mut g = CONSOLE.lock();
+    if let Some(uart) = g.as_mut() {
+        for chunk in bytes.split_inclusive(|&b| b == b'\n') {
+            match chunk.split_last() {
+                Some((b'\n', line)) => {
+                    uart.send_bytes_exact(line);
+                    uart.send_bytes_exact(b"\r\n");
+                }
+                _ => uart.send_bytes_exact(chunk),
+            }
+        }
+    }
+}
+
+/// Reads what the UART has received so far into `buf`, without waiting; returns the count
+/// (polled input: the interrupt-driven receive path comes with the tty layer).
+pub fn read_bytes(buf: &mut [u8]) -> usize {
+    CONSOLE.lock().as_mut().map_or(0, |uart| uart.receive_bytes(buf))
+}
+
+/// True when the UART holds a received byte.
+pub fn input_ready() -> bool {
+    CONSOLE
+        .lock()
+        .as_mut()
+        .is_some_and(|uart| uart.lsr().contains(uart_16550::spec::registers::LSR::DATA_READY))
+}
+
 struct Locked<'a>(MutexGuard<'a, Option<Uart>>);
 
 impl Write for Locked<'_> {
