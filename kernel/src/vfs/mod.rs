@@ -1,6 +1,7 @@
-//! The VFS (DragonFly's vfs_*.c): vnodes, the namecache and path lookup, mounts, tmpfs, and
-//! the namespace operations the system calls will use.
+//! The VFS (DragonFly's vfs_*.c): vnodes, the namecache and path lookup, mounts, tmpfs, devfs,
+//! procfs, and the namespace operations the system calls will use.
 pub mod cred;
+pub mod devfs;
 pub mod mount;
 pub mod namecache;
 pub mod nlookup;
