@@ -3,8 +3,8 @@
 //! `kmain` brings the machine up in a fixed order: console, boot information, command line,
 //! CPU state, descriptor tables, physical memory (from which kmalloc draws), the kernel's own
 //! page tables and the symbol table; the ACPI tables, local APIC and IOAPICs, the clocks and systimers;
-//! interrupts on, then the other CPUs; the root tmpfs, the devices, devfs on /dev;
-//! then it runs what the command line asks (in-kernel tests, a deliberate crash) or idles.
+//! interrupts on, then the other CPUs; the root tmpfs, the devices, devfs on /dev and procfs on
+//! /proc; then it runs what the command line asks (in-kernel tests, a deliberate crash) or idles.
 #![no_std]
 #![no_main]
 
@@ -68,6 +68,7 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     vfs::rootfs::init(bi);
     dev::init();
     vfs::devfs::mount_at_boot();
+    vfs::procfs::mount_at_boot();
 
     if let Some(what) = env.crash {
         ktest::crash::commit(what);

@@ -69,6 +69,18 @@ pub const KSTACK_PAGES: usize = 4;
 pub const MAXTOKENS: usize = 32;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Thread structures in existence (created and not yet freed), for /proc/loadavg.
+static LIVE: AtomicU64 = AtomicU64::new(0);
+
+/// Threads created since boot (/proc/stat's `processes`, until processes exist).
+pub fn created() -> u64 {
+    NEXT_ID.load(Ordering::Relaxed) - 1
+}
+
+/// Thread structures alive now: running, runnable, sleeping, or exited and not yet reaped.
+pub fn live() -> u64 {
+    LIVE.load(Ordering::Relaxed)
+}
 
 /// One kernel thread. `sp` must stay the first field: the switch code uses offset 0.
 #[repr(C)]
@@ -108,6 +120,12 @@ unsafe impl Sync for Thread {}
 // with the owner's run-queue membership cleared.
 unsafe impl Send for Thread {}
 
+impl Drop for Thread {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A counted reference to a thread; the thread's memory lives while any handle does.
 #[derive(Clone)]
 pub struct ThreadHandle(pub(crate) Arc<Thread>);
@@ -146,7 +164,10 @@ impl Thread {
             start: UnsafeCell::new(None),
             self_ref: UnsafeCell::new(None),
             name,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: {
+                LIVE.fetch_add(1, Ordering::Relaxed);
+                NEXT_ID.fetch_add(1, Ordering::Relaxed)
+            },
             switches: AtomicU64::new(0),
         }
     }

@@ -6,6 +6,7 @@ pub mod mount;
 pub mod namecache;
 pub mod nlookup;
 pub mod ops;
+pub mod procfs;
 pub mod rootfs;
 mod tests;
 pub mod tmpfs;

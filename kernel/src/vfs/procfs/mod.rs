@@ -1,0 +1,229 @@
+//! procfs (Linux's fs/proc, the system-wide files): a read-only directory of files whose
+//! contents are generated at read time in Linux's formats, so Linux programs (free, uptime,
+//! top, mount, nproc) and native ones read the same text. Like Linux, the files report size
+//! 0 in stat, and a read at an offset returns that part of the freshly generated text.
+//! Mounted on /proc at boot. /proc/self and /proc/PID come with processes.
+mod cpuinfo;
+mod files;
+mod tests;
+
+use super::mount::Mount;
+use super::vnode::{Attr, DirEntry, FsNode, NewNode, SetAttr, Timespec, VType, Vnode};
+use abi::errno::{EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM};
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+
+/// The root directory's inode number.
+const ROOT_INO: u64 = 1;
+
+/// A file's generator: the whole text, made at each read.
+type Generator = fn() -> String;
+
+/// The files of /proc, in listing order.
+const FILES: [(&str, Generator); 8] = [
+    ("cpuinfo", cpuinfo::generate),
+    ("filesystems", files::filesystems),
+    ("loadavg", files::loadavg),
+    ("meminfo", files::meminfo),
+    ("mounts", files::mounts),
+    ("stat", files::stat),
+    ("uptime", files::uptime),
+    ("version", files::version),
+];
+
+/// The root directory: a fixed table of files.
+struct ProcRoot {
+    files: Vec<(&'static str, Arc<Vnode>)>,
+    created: Timespec,
+}
+
+/// One generated file.
+struct ProcFile {
+    ino: u64,
+    generate: Generator,
+    created: Timespec,
+}
+
+/// A new procfs mount.
+pub fn mount() -> Arc<Mount> {
+    Mount::new("proc", "proc", |weak: &Weak<Mount>| {
+        let created = Timespec::now();
+        let files = FILES
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, generate))| {
+                let node = Arc::new(ProcFile { ino: ROOT_INO + 1 + i as u64, generate, created });
+                (name, Vnode::new(node, weak.clone()))
+            })
+            .collect();
+        Vnode::new(Arc::new(ProcRoot { files, created }), weak.clone())
+    })
+}
+
+/// Mounts procfs on /proc of the root, creating the directory when the image has none.
+pub fn mount_at_boot() {
+    let Some(ctx) = super::rootfs::kernel_ctx() else { return };
+    let on = match super::nlookup::nlookup(&ctx, None, b"/proc", true) {
+        Ok(h) => h,
+        Err(_) => match super::ops::mkdir_at(&ctx, None, b"/proc", 0o555) {
+            Ok(h) => h,
+            Err(e) => {
+                log::error!("procfs: cannot create /proc: error {}", e);
+                return;
+            }
+        },
+    };
+    match super::mount::mount_on(&on, mount()) {
+        Ok(()) => log::info!("procfs: mounted on /proc"),
+        Err(e) => log::error!("procfs: mount on /proc: error {}", e),
+    }
+}
+
+fn attr(ino: u64, mode: u32, nlink: u32, t: Timespec) -> Attr {
+    Attr { ino, mode, nlink, uid: 0, gid: 0, rdev: 0, size: 0, blocks_bytes: 0, atime: t, mtime: t, ctime: t }
+}
+
+impl FsNode for ProcRoot {
+    fn vtype(&self) -> VType {
+        VType::Dir
+    }
+
+    fn getattr(&self) -> Attr {
+        attr(ROOT_INO, VType::Dir.ifmt() | 0o555, 2, self.created)
+    }
+
+    fn setattr(&self, _a: &SetAttr) -> Result<(), i32> {
+        Err(EPERM)
+    }
+
+    fn read(&self, _off: u64, _buf: &mut [u8]) -> Result<usize, i32> {
+        Err(EISDIR)
+    }
+
+    fn write(&self, _off: u64, _buf: &[u8]) -> Result<usize, i32> {
+        Err(EISDIR)
+    }
+
+    fn readdir(&self, cookie: u64, f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
+        let dots = [(&b"."[..], ROOT_INO), (&b".."[..], ROOT_INO)];
+        let entries = dots
+            .into_iter()
+            .map(|(n, ino)| (n, ino, VType::Dir))
+            .chain(self.files.iter().map(|(n, v)| (n.as_bytes(), v.getattr().ino, VType::Reg)));
+        for (i, (name, ino, vtype)) in entries.enumerate().skip(cookie as usize) {
+            if !f(DirEntry { ino, vtype, name: name.to_vec(), next: i as u64 + 1 }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>, i32> {
+        Err(EINVAL)
+    }
+
+    fn lookup(&self, name: &[u8]) -> Result<Arc<Vnode>, i32> {
+        self.files.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, v)| v.clone()).ok_or(ENOENT)
+    }
+
+    // Linux answers ENOENT for a name procfs does not serve, and EACCES for the rest.
+    fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
+        Err(ENOENT)
+    }
+
+    fn symlink(&self, _name: &[u8], _target: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
+        Err(ENOENT)
+    }
+
+    fn link(&self, _name: &[u8], _target: &Arc<Vnode>) -> Result<(), i32> {
+        Err(EPERM)
+    }
+
+    fn remove(&self, _name: &[u8]) -> Result<(), i32> {
+        Err(EACCES)
+    }
+
+    fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
+        Err(EACCES)
+    }
+
+    fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
+        Err(EACCES)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl FsNode for ProcFile {
+    fn vtype(&self) -> VType {
+        VType::Reg
+    }
+
+    fn getattr(&self) -> Attr {
+        attr(self.ino, VType::Reg.ifmt() | 0o444, 1, self.created)
+    }
+
+    fn setattr(&self, _a: &SetAttr) -> Result<(), i32> {
+        Err(EPERM)
+    }
+
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, i32> {
+        let text = (self.generate)();
+        let bytes = text.as_bytes();
+        let Ok(start) = usize::try_from(off) else { return Ok(0) };
+        if start >= bytes.len() {
+            return Ok(0);
+        }
+        let n = buf.len().min(bytes.len() - start);
+        buf[..n].copy_from_slice(&bytes[start..start + n]);
+        Ok(n)
+    }
+
+    fn write(&self, _off: u64, _buf: &[u8]) -> Result<usize, i32> {
+        Err(EACCES)
+    }
+
+    fn readdir(&self, _cookie: u64, _f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
+        Err(ENOTDIR)
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>, i32> {
+        Err(EINVAL)
+    }
+
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<Vnode>, i32> {
+        Err(ENOTDIR)
+    }
+
+    fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
+        Err(ENOTDIR)
+    }
+
+    fn symlink(&self, _name: &[u8], _target: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
+        Err(ENOTDIR)
+    }
+
+    fn link(&self, _name: &[u8], _target: &Arc<Vnode>) -> Result<(), i32> {
+        Err(ENOTDIR)
+    }
+
+    fn remove(&self, _name: &[u8]) -> Result<(), i32> {
+        Err(ENOTDIR)
+    }
+
+    fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
+        Err(ENOTDIR)
+    }
+
+    fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
+        Err(ENOTDIR)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
