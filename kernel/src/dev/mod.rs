@@ -5,6 +5,14 @@
 //! Numbers follow Linux (Documentation/admin-guide/devices.txt) so that Linux programs and
 //! images with device nodes find what they expect: mem devices are major 1 (null 3, zero 5,
 //! full 7, random 8, urandom 9, kmsg 11) and the console is 5:1.
+//!
+//! How the layers above reach a driver: a file opened on any `VType::Chr` vnode (a devfs
+//! node, or one mknod or the root image put in tmpfs) calls [`open_rdev`] with the node's
+//! `rdev` and the open flags, keeps the returned driver, and sends read, write, ioctl, poll
+//! and mmap to it with the file's offset and status flags (`O_NONBLOCK` decides whether a
+//! read may sleep); its last close calls the driver's `close`. The mmap layer maps a device
+//! whose `mmap_is_anonymous` is true (/dev/zero) as anonymous memory. Block devices (dev_t
+//! in a separate namespace) come with the disk layer: [`open_rdev`] is for character nodes.
 pub mod console;
 pub mod kmsg;
 pub mod mem;
