@@ -24,6 +24,8 @@ fn online() -> impl Iterator<Item = &'static crate::lwkt::globaldata::GlobalData
 /// /proc/meminfo: what the page allocator and kmalloc can honestly tell. There is no
 /// buffer cache, page cache or swap yet, so Buffers, Cached and the swap lines are 0 (a
 /// tmpfs file's pages are its own anonymous memory, not cache), and MemAvailable is MemFree.
+/// Slab is every malloc type's bytes in use. Wired kernel pages have no Linux key that means
+/// the same thing (Unevictable counts mlocked user pages), so they are left out.
 pub fn meminfo() -> String {
     let c = phys::page_counts();
     let kb = |pages: u64| pages * 4;
@@ -45,7 +47,6 @@ pub fn meminfo() -> String {
     line("Slab", slab_kb);
     line("SReclaimable", 0);
     line("SUnreclaim", slab_kb);
-    line("Unevictable", kb(c.wired));
     s
 }
 
