@@ -41,6 +41,7 @@ fn put(uart: &mut Uart, s: &str) {
 /// Writes raw bytes under the console lock (the console device's write). A `\n` goes out as
 /// `\r\n`, standing in for the line discipline's ONLCR until ttys exist.
 pub fn write_bytes(bytes: &[u8]) {
+    let _c = crate::lwkt::crit::crit();
     let mut g = CONSOLE.lock();
     if let Some(uart) = g.as_mut() {
         for chunk in bytes.split_inclusive(|&b| b == b'\n') {
@@ -58,11 +59,13 @@ pub fn write_bytes(bytes: &[u8]) {
 /// Reads what the UART has received so far into `buf`, without waiting; returns the count
 /// (polled input: the interrupt-driven receive path comes with the tty layer).
 pub fn read_bytes(buf: &mut [u8]) -> usize {
+    let _c = crate::lwkt::crit::crit();
     CONSOLE.lock().as_mut().map_or(0, |uart| uart.receive_bytes(buf))
 }
 
 /// True when the UART holds a received byte.
 pub fn input_ready() -> bool {
+    let _c = crate::lwkt::crit::crit();
     CONSOLE
         .lock()
         .as_mut()
@@ -82,6 +85,9 @@ impl Write for Locked<'_> {
 
 /// Prints formatted text under the console lock (used by `kprint!`).
 pub fn print(args: fmt::Arguments<'_>) {
+    // The lock is held in a critical section: an interrupt handler that prints on this CPU
+    // is deferred instead of spinning on a lock its own interrupted thread holds.
+    let _c = crate::lwkt::crit::crit();
     let _ = Locked(CONSOLE.lock()).write_fmt(args);
 }
 
