@@ -8,6 +8,7 @@ pub mod cpulocal;
 pub mod crit;
 pub mod globaldata;
 pub mod ipiq;
+pub mod loadavg;
 pub mod msgport;
 pub mod queue;
 pub mod sched;

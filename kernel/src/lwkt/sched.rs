@@ -310,6 +310,7 @@ pub(super) fn schedulerclock(gd: &GlobalData) {
     let Some(td) = try_curthread() else { return };
     // SAFETY: called from the clock interrupt on this CPU with interrupts off.
     let s = unsafe { gd.sched.get() };
+    super::loadavg::tick(gd, s.runq.iter().map(|q| q.len() as u64).sum());
     if s.runq[td.pri() as usize].len() > 1 {
         gd.reqflags.fetch_or(rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
     }

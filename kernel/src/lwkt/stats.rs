@@ -28,6 +28,8 @@ pub struct CpuStats {
     pub idle_halts: AtomicU64,
     /// Nanoseconds spent halted in the idle thread.
     pub idle_ns: AtomicU64,
+    /// Runnable threads on this CPU at its last clock tick (a gauge, for the load average).
+    pub runnable: AtomicU64,
 }
 
 impl CpuStats {
@@ -46,6 +48,7 @@ impl CpuStats {
             wakeups_remote: AtomicU64::new(0),
             idle_halts: AtomicU64::new(0),
             idle_ns: AtomicU64::new(0),
+            runnable: AtomicU64::new(0),
         }
     }
 }

@@ -61,14 +61,24 @@ pub fn uptime() -> String {
     alloc::format!("{us}.{uc:02} {is}.{ic:02}\n")
 }
 
-/// /proc/loadavg. The load averages are printed as zeros: nothing samples the run queues
-/// yet (each CPU's queue is owner-only state, and no hardclock hook averages it). The
-/// fourth field is `running/total`: running counts the reading thread only (a lower bound:
-/// other CPUs' run queues are not read), total the kernel threads alive; the fifth is the
-/// last thread id handed out.
+/// /proc/loadavg: the 1, 5 and 15 minute load averages (lwkt::loadavg, sampled every 5 s
+/// from every CPU's run queue), then `runnable/total` (runnable threads at the CPUs' last
+/// ticks, at least the reader; kernel threads alive) and the last thread id handed out.
 pub fn loadavg() -> String {
-    use crate::lwkt::thread;
-    alloc::format!("0.00 0.00 0.00 1/{} {}\n", thread::live(), thread::created())
+    use crate::lwkt::{loadavg, thread};
+    let a = loadavg::averages();
+    alloc::format!(
+        "{}.{:02} {}.{:02} {}.{:02} {}/{} {}\n",
+        a[0].0,
+        a[0].1,
+        a[1].0,
+        a[1].1,
+        a[2].0,
+        a[2].1,
+        loadavg::runnable().max(1),
+        thread::live(),
+        thread::created()
+    )
 }
 
 /// Boot time in Unix seconds (the RTC at boot).
