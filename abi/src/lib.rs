@@ -11,4 +11,6 @@ pub mod cpio;
 pub mod debug_exit;
 pub mod elf;
 pub mod errno;
+pub mod fcntl;
 pub mod mman;
+pub mod poll;
