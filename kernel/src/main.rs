@@ -13,6 +13,8 @@ extern crate alloc;
 mod arch;
 mod bootinfo;
 mod debug;
+mod event;
+mod ipc;
 mod kenv;
 mod ktest;
 mod lwkt;
