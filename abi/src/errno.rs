@@ -45,6 +45,8 @@ pub const ENOSYS: i32 = 38;
 pub const ENOTEMPTY: i32 = 39;
 pub const ELOOP: i32 = 40;
 pub const ENOMSG: i32 = 42;
+/// Value too large for the defined data type (a file offset past what the caller can hold).
+pub const EOVERFLOW: i32 = 75;
 pub const EOPNOTSUPP: i32 = 95;
 pub const ETIMEDOUT: i32 = 110;
 /// Kernel-internal: the syscall restarts after the signal handler (never seen by users).

@@ -14,6 +14,8 @@ mod arch;
 mod bootinfo;
 mod debug;
 mod dev;
+mod event;
+mod ipc;
 mod kenv;
 mod ktest;
 mod lwkt;

@@ -71,12 +71,13 @@ macro_rules! kbench {
 /// Fails the current test unless `cond` holds.
 #[macro_export]
 macro_rules! kassert {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
+    ($cond:expr, $($fmt:tt)+) => {{
+        let holds: bool = $cond;
+        if !holds {
             return Err($crate::ktest::Failure(alloc::format!(
                 "{}:{}: {}", file!(), line!(), format_args!($($fmt)+))));
         }
-    };
+    }};
 }
 
 /// Fails the current test unless the two values are equal.

@@ -18,7 +18,7 @@ static AVERAGES: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
 /// the idle thread not).
 pub(super) fn tick(gd: &GlobalData, runnable: u64) {
     gd.stats.runnable.store(runnable, Ordering::Relaxed);
-    if gd.cpuid != 0 || gd.ticks.load(Ordering::Relaxed) % SAMPLE_TICKS != 0 {
+    if gd.cpuid != 0 || !gd.ticks.load(Ordering::Relaxed).is_multiple_of(SAMPLE_TICKS) {
         return;
     }
     let active: u64 =

@@ -2,12 +2,19 @@
 //! procfs, and the namespace operations the system calls will use.
 pub mod cred;
 pub mod devfs;
+pub mod device;
+pub mod file;
+pub(crate) mod file_tests;
+pub mod filedesc;
+pub mod lockf;
 pub mod mount;
 pub mod namecache;
 pub mod nlookup;
+pub mod open;
+pub mod openstate;
 pub mod ops;
 pub mod procfs;
 pub mod rootfs;
-mod tests;
+pub(crate) mod tests;
 pub mod tmpfs;
 pub mod vnode;

@@ -18,19 +18,19 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
-fn e<T>(r: Result<T, i32>, what: &str) -> Result<T, Failure> {
+pub(crate) fn e<T>(r: Result<T, i32>, what: &str) -> Result<T, Failure> {
     r.map_err(|err| format!("{what}: errno {err}").into())
 }
 
 /// A fresh tmpfs mounted on a new directory of the root; unmounted (and checked) by `done`.
-struct Scratch {
-    ctx: Ctx,
+pub(crate) struct Scratch {
+    pub(crate) ctx: Ctx,
     dir: Vec<u8>,
     mount: Arc<Mount>,
 }
 
 impl Scratch {
-    fn new() -> Result<Scratch, Failure> {
+    pub(crate) fn new() -> Result<Scratch, Failure> {
         let root = rootfs::kernel_ctx().ok_or("no root mounted")?;
         let dir = format!("/scratch{}", SEQ.fetch_add(1, Ordering::Relaxed)).into_bytes();
         let on = e(mkdir_at(&root, None, &dir, 0o755), "mkdir scratch")?;
@@ -41,7 +41,7 @@ impl Scratch {
         Ok(Scratch { ctx: Ctx { root: root.root.clone(), cwd: h, cred: Cred::root() }, dir, mount: m })
     }
 
-    fn done(self) -> Outcome {
+    pub(crate) fn done(self) -> Outcome {
         let Scratch { ctx, dir, mount } = self;
         let root = rootfs::kernel_ctx().ok_or("no root")?;
         let r = mount.root();

@@ -253,13 +253,15 @@ pub struct Vnode {
     /// The mount it belongs to (st_dev, and the filesystem's own same-mount checks).
     #[allow(dead_code)]
     pub mount: Weak<super::mount::Mount>,
+    /// State of the files opened on it (I/O lock, record locks, a FIFO's pipe).
+    pub open: super::openstate::OpenState,
 }
 
 impl Vnode {
     /// Wraps a filesystem node.
     pub fn new(node: Arc<dyn FsNode>, mount: Weak<super::mount::Mount>) -> Arc<Vnode> {
         VNODES.fetch_add(1, Ordering::Relaxed);
-        Arc::new(Vnode { node, mount })
+        Arc::new(Vnode { node, mount, open: super::openstate::OpenState::new() })
     }
 
     /// The vnode's type.

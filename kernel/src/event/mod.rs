@@ -1,0 +1,85 @@
+//! Readiness (DragonFly's kern_event.c): objects that can become readable or writable
+//! (pipes now; devices and sockets later) keep a [`KnList`] of knotes and post the events
+//! that changed whenever their state changes. A knote delivers to a [`KnoteSink`]: poll and
+//! select use a one-shot sink that wakes the polling thread; epoll will use a persistent sink
+//! that queues the knote's id on its ready list. The object is always asked again for its
+//! current state (`File::poll`), so a post is only a hint that it is worth asking: no event
+//! can be lost between a check and a sleep because the waiter interlocks before it checks.
+pub mod poll;
+
+use crate::sync::spinlock::SpinLock;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// Where a knote delivers (a poll call, later an epoll instance).
+pub trait KnoteSink: Send + Sync {
+    /// The object behind knote `id` posted `events` (POLL* bits).
+    fn notify(&self, id: usize, events: u16);
+}
+
+/// One registration of interest in an object's events.
+pub struct Knote {
+    sink: Arc<dyn KnoteSink>,
+    /// The sink's own name for the registration (a poll index, an epoll fd).
+    id: usize,
+    /// The events that matter (POLLHUP and POLLERR always do).
+    interest: u16,
+}
+
+impl Knote {
+    /// A knote delivering `interest` (plus hang-up and error) to `sink` as `id`.
+    pub fn new(sink: Arc<dyn KnoteSink>, id: usize, interest: u16) -> Arc<Knote> {
+        Arc::new(Knote { sink, id, interest })
+    }
+}
+
+/// An object's knotes (`struct klist`).
+pub struct KnList {
+    notes: SpinLock<Vec<Arc<Knote>>>,
+}
+
+impl Default for KnList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KnList {
+    /// No knotes.
+    pub const fn new() -> KnList {
+        KnList { notes: SpinLock::new(Vec::new()) }
+    }
+
+    /// Attaches a knote (knote_attach); ENOMEM when the list cannot grow.
+    pub fn attach(&self, kn: Arc<Knote>) -> Result<(), i32> {
+        let mut l = self.notes.lock();
+        l.try_reserve(1).map_err(|_| abi::errno::ENOMEM)?;
+        l.push(kn);
+        Ok(())
+    }
+
+    /// Detaches a knote (knote_detach); a knote not attached is ignored.
+    pub fn detach(&self, kn: &Arc<Knote>) {
+        let mut l = self.notes.lock();
+        if let Some(i) = l.iter().position(|k| Arc::ptr_eq(k, kn)) {
+            l.swap_remove(i);
+        }
+    }
+
+    /// Posts `events` to every knote interested in them (KNOTE). Called without the object's
+    /// own lock held; the sinks only flag and wake, so this never blocks.
+    pub fn post(&self, events: u16) {
+        use abi::poll::{POLLERR, POLLHUP};
+        let l = self.notes.lock();
+        for k in l.iter() {
+            if events & (k.interest | POLLHUP | POLLERR) != 0 {
+                k.sink.notify(k.id, events);
+            }
+        }
+    }
+
+    /// Knotes attached (tests).
+    pub fn len(&self) -> usize {
+        self.notes.lock().len()
+    }
+}
