@@ -13,6 +13,13 @@ pub const SUCCESS: u32 = 0x10;
 pub const FAILURE: u32 = 0x11;
 /// Value the loader writes when it cannot start the kernel.
 pub const LOADER_FAILURE: u32 = 0x12;
+/// Value the kernel writes when PID 1 ended. Its exit status is on the serial console, in the
+/// line [`INIT_EXIT_PREFIX`]` N` (or [`INIT_KILLED_PREFIX`]` SIG`), which the xtask decodes.
+pub const INIT_EXIT: u32 = 0x13;
+/// Serial line the kernel prints when PID 1 exits: `init: exited with status N`.
+pub const INIT_EXIT_PREFIX: &str = "init: exited with status";
+/// Serial line the kernel prints when PID 1 is killed: `init: killed by signal N`.
+pub const INIT_KILLED_PREFIX: &str = "init: killed by signal";
 
 /// The host-side exit status QEMU reports for a value written to [`PORT`].
 pub const fn qemu_status(value: u32) -> i32 {
@@ -25,7 +32,7 @@ mod tests {
 
     #[test]
     fn statuses_are_distinct_and_never_zero() {
-        let s = [qemu_status(SUCCESS), qemu_status(FAILURE), qemu_status(LOADER_FAILURE)];
-        assert_eq!(s, [33, 35, 37]);
+        let s = [qemu_status(SUCCESS), qemu_status(FAILURE), qemu_status(LOADER_FAILURE), qemu_status(INIT_EXIT)];
+        assert_eq!(s, [33, 35, 37, 39]);
     }
 }
