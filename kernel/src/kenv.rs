@@ -11,6 +11,11 @@ pub struct BootArgs {
     pub ktest: Option<&'static str>,
     /// `crash=<what>`: commit a deliberate fault after boot.
     pub crash: Option<&'static str>,
+    /// `init=PATH`: the program to run as PID 1.
+    pub init: Option<&'static str>,
+    /// What follows a standalone `--`: PID 1's arguments, split on spaces by the caller
+    /// (this runs before the heap exists, so nothing here allocates).
+    pub init_args: &'static str,
 }
 
 fn level(s: &str) -> Option<LevelFilter> {
@@ -27,7 +32,8 @@ fn level(s: &str) -> Option<LevelFilter> {
 
 /// Parses the command line (which lives in the kernel's copy of the boot information).
 pub fn init(cmdline: &'static [u8]) -> BootArgs {
-    let mut args = BootArgs { log_level: LevelFilter::Info, ktest: None, crash: None };
+    let mut args =
+        BootArgs { log_level: LevelFilter::Info, ktest: None, crash: None, init: None, init_args: "" };
     let text = match core::str::from_utf8(cmdline) {
         Ok(t) => t,
         Err(_) => {
@@ -35,7 +41,12 @@ pub fn init(cmdline: &'static [u8]) -> BootArgs {
             return args;
         }
     };
-    for word in text.split_ascii_whitespace() {
+    let (options, init_args) = match text.split_once(" -- ") {
+        Some((o, a)) => (o, a),
+        None => (text.strip_suffix(" --").unwrap_or(text), ""),
+    };
+    args.init_args = init_args;
+    for word in options.split_ascii_whitespace() {
         let (key, value) = word.split_once('=').unwrap_or((word, ""));
         match key {
             "log" => match level(value) {
@@ -44,6 +55,7 @@ pub fn init(cmdline: &'static [u8]) -> BootArgs {
             },
             "ktest" => args.ktest = Some(value),
             "crash" => args.crash = Some(value),
+            "init" => args.init = Some(value),
             _ => {}
         }
     }

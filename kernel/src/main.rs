@@ -21,6 +21,7 @@ mod ktest;
 mod lwkt;
 mod mem;
 mod panic;
+mod proc;
 mod sync;
 mod syscall;
 mod time;
@@ -78,7 +79,10 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     if let Some(pattern) = env.ktest {
         ktest::run(pattern);
     }
-    log::info!("boot complete, idling");
+    if let Some(path) = env.init {
+        proc::init::start(path, env.init_args);
+    }
+    log::info!("boot complete");
     // Thread 0 is done; the idle thread takes over this CPU.
     lwkt::sched::exit()
 }

@@ -218,6 +218,8 @@ ktest! {
                     o.store(1, Ordering::Release);
                     let _ = w.write(b"through the fifo");
                 }
+                // The context pins the scratch mount; let it go before the test may unmount.
+                drop(ctx);
                 l.arrive();
             })?;
         }
@@ -244,6 +246,7 @@ ktest! {
                     let mut b = [0u8; 4];
                     let _ = r.read(&mut b);
                 }
+                drop(ctx);
                 l.arrive();
             })?;
         }

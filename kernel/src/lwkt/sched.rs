@@ -273,6 +273,7 @@ fn preempt(gd: &GlobalData, cur: &Thread, ntd: &Thread) {
     cur.critcount_add(1);
     // The preemptor runs as a thread, outside the interrupt: it may block.
     gd.intr_nesting.store(0, Ordering::Relaxed);
+    crate::proc::usermd::switch_user_state(cur, ntd);
     set_curthread(gd, ntd);
     // SAFETY: as in switch_inner; `cur` stays RUNNING, queued and PREEMPT_LOCKed, so nobody
     // else can switch to it: only the preemptor's next switch returns here.
@@ -409,6 +410,7 @@ fn switch_inner() {
         bump(&gd.stats.switches);
         ntd.switches.fetch_add(1, Ordering::Relaxed);
         ntd.set_flags(tdf::RUNNING);
+        crate::proc::usermd::switch_user_state(td, ntd);
         set_curthread(gd, ntd);
         // SAFETY: both threads are alive; ntd's saved stack pointer comes from its last switch
         // away or its initial frame; we are in a critical section on the owner CPU.

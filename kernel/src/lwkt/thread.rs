@@ -102,6 +102,9 @@ pub struct Thread {
     /// The thread this one preempted (resumed when this one blocks).
     preempted: AtomicPtr<Thread>,
     stack: UnsafeCell<Option<KernelStack>>,
+    /// User-mode state of a thread that runs a process (FPU, FS/GS bases, address space,
+    /// its lwp); None for kernel threads. Owner only.
+    user: UnsafeCell<Option<alloc::boxed::Box<crate::proc::usermd::UserMd>>>,
     kstack_top: u64,
     start: UnsafeCell<Option<Box<dyn FnOnce() + Send>>>,
     /// Keeps the thread alive while it can still run; dropped when it is reaped.
@@ -160,6 +163,7 @@ impl Thread {
             migrate_to: AtomicPtr::new(core::ptr::null_mut()),
             preempted: AtomicPtr::new(core::ptr::null_mut()),
             stack: UnsafeCell::new(stack),
+            user: UnsafeCell::new(None),
             kstack_top,
             start: UnsafeCell::new(None),
             self_ref: UnsafeCell::new(None),
@@ -325,6 +329,25 @@ impl Thread {
 
     pub(super) fn preempted(&self) -> &AtomicPtr<Thread> {
         &self.preempted
+    }
+
+    /// The user-mode state, when the thread runs a process. Called by the thread itself or
+    /// by the switch code on its CPU (owner-only state).
+    pub fn user(&self) -> Option<&crate::proc::usermd::UserMd> {
+        // SAFETY: set once by the thread itself (set_user) before it first enters user mode,
+        // cleared only by itself on exit; other accesses only read it.
+        unsafe { (*self.user.get()).as_deref() }
+    }
+
+    /// Installs (or removes) the user-mode state; only the thread itself calls this.
+    pub fn set_user(&self, u: Option<alloc::boxed::Box<crate::proc::usermd::UserMd>>) {
+        let old = {
+            let _c = super::crit::crit();
+            // SAFETY: the thread's own field, changed by itself in a critical section, so the
+            // switch code (same CPU) never sees it half-written.
+            unsafe { core::mem::replace(&mut *self.user.get(), u) }
+        };
+        drop(old);
     }
 
     /// Top of the kernel stack (0 for none known).

@@ -3,6 +3,8 @@
 //! PROVISIONAL: a test-only table that exercises the entry and exit path before processes
 //! exist. The per-ABI sysentvec (native and Linux tables generated from the lists in `abi/`)
 //! replaces it; these numbers mean nothing outside the user-mode tests.
+pub mod linux;
+
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::arch::x86_64::usermode::{self, USER_END};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +38,11 @@ const fn err(errno: u64) -> u64 {
 /// Runs the syscall in `frame` (number in `orig_rax`, arguments in rdi, rsi, rdx, r10, r8,
 /// r9) and puts the result in rax. Called by the SYSCALL entry with interrupts off.
 pub fn syscall_dispatch(frame: &mut TrapFrame) {
+    // A thread that runs a process goes through its ABI's table.
+    if let Some(lwp) = crate::proc::curlwp() {
+        linux::dispatch(&lwp, frame);
+        return;
+    }
     frame.rax = match frame.orig_rax() {
         nr::TEST_ECHO => {
             ECHO_ARG.store(frame.rdi, Ordering::Relaxed);

@@ -246,3 +246,43 @@ pub fn read_dir(ctx: &Ctx, h: &NcHandle) -> Result<Vec<DirEntry>, i32> {
     })?;
     Ok(out)
 }
+
+/// The path of `h` as seen from `root` (getcwd, /proc/self/exe): names up the namecache,
+/// crossing out of mounts at their roots. A name that is no longer linked in gets Linux's
+/// " (deleted)" suffix.
+pub fn path_of(h: &NcHandle, root: &NcHandle) -> Vec<u8> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let mut cur = h.clone();
+    let mut deleted = false;
+    for _ in 0..4096 {
+        if cur.same(root) {
+            break;
+        }
+        match cur.ncp.parent() {
+            Some(p) => {
+                parts.push(cur.ncp.name());
+                cur = NcHandle { ncp: p, mount: cur.mount.clone() };
+            }
+            None => match cur.mount.covered() {
+                Some(c) => cur = c,
+                None => {
+                    // Reached a root that is not ours: unlinked, or outside a chroot.
+                    deleted = !parts.is_empty() || !cur.same(root);
+                    break;
+                }
+            },
+        }
+    }
+    let mut out = Vec::new();
+    for p in parts.iter().rev() {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    if deleted && !parts.is_empty() {
+        out.extend_from_slice(b" (deleted)");
+    }
+    out
+}

@@ -38,6 +38,47 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
+/// The instructions that pop a [`TrapFrame`]'s general registers (r15 first) off the stack,
+/// as one asm template string: every return to user mode restores them in this order.
+macro_rules! pop_trapframe_gprs {
+    () => {
+        "pop r15\npop r14\npop r13\npop r12\npop r11\npop r10\npop r9\npop r8\n\
+         pop rbp\npop rdi\npop rsi\npop rdx\npop rcx\npop rbx\npop rax"
+    };
+}
+pub(crate) use pop_trapframe_gprs;
+
+impl TrapFrame {
+    /// A frame that enters user mode at `rip` with stack `rsp` and flags `rflags`, every
+    /// general register zero.
+    pub fn user_entry(rip: u64, rsp: u64, rflags: u64) -> TrapFrame {
+        TrapFrame {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rbp: 0,
+            rdi: 0,
+            rsi: 0,
+            rdx: 0,
+            rcx: 0,
+            rbx: 0,
+            rax: 0,
+            vector: 0,
+            error: 0,
+            rip,
+            cs: super::gdt::USER_CS.0 as u64,
+            rflags,
+            rsp,
+            ss: super::gdt::USER_DS.0 as u64,
+        }
+    }
+}
+
 /// Exception vectors.
 pub mod vector {
     pub const BREAKPOINT: u64 = 3;
@@ -99,6 +140,12 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         } else {
             (0, None)
         };
+        // A process thread: the fault becomes a signal. Until handlers can be delivered, a
+        // signal from a fault takes its default action and ends the process.
+        if let Some(lwp) = crate::proc::curlwp() {
+            x86_64::instructions::interrupts::enable();
+            crate::proc::exit::kill_process(&lwp, fault_signal(frame.vector, vm_fault));
+        }
         // What user code did goes back to whoever sent the CPU to user mode, not to the
         // fatal report (which stays for kernel-mode faults and NMI/#DF/#MC).
         super::usermode::user_exception(frame, cr2, vm_fault);
@@ -116,6 +163,28 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         v if v >= vector::FIRST_IRQ => super::intr::dispatch(frame),
         _ => fatal(frame),
+    }
+}
+
+/// The signal a user-mode exception raises (Linux's choices on x86-64).
+fn fault_signal(vector: u64, vm: Option<crate::vm::FaultError>) -> i32 {
+    const SIGILL: i32 = 4;
+    const SIGTRAP: i32 = 5;
+    const SIGBUS: i32 = 7;
+    const SIGFPE: i32 = 8;
+    const SIGKILL: i32 = 9;
+    const SIGSEGV: i32 = 11;
+    match vector {
+        0 | 16 | 19 => SIGFPE,
+        1 | 3 => SIGTRAP,
+        6 => SIGILL,
+        17 => SIGBUS,
+        14 => match vm {
+            Some(crate::vm::FaultError::Bus) => SIGBUS,
+            Some(crate::vm::FaultError::OutOfMemory) => SIGKILL,
+            _ => SIGSEGV,
+        },
+        _ => SIGSEGV,
     }
 }
 

@@ -47,30 +47,7 @@ pub struct UserContext {
 impl UserContext {
     /// A context that starts at `rip` with stack `rsp`, interrupts enabled, other registers 0.
     pub fn new(rip: u64, rsp: u64) -> UserContext {
-        let regs = TrapFrame {
-            r15: 0,
-            r14: 0,
-            r13: 0,
-            r12: 0,
-            r11: 0,
-            r10: 0,
-            r9: 0,
-            r8: 0,
-            rbp: 0,
-            rdi: 0,
-            rsi: 0,
-            rdx: 0,
-            rcx: 0,
-            rbx: 0,
-            rax: 0,
-            vector: 0,
-            error: 0,
-            rip,
-            cs: USER_CS.0 as u64,
-            rflags: RFlags::INTERRUPT_FLAG.bits() | RFLAGS_FIXED,
-            rsp,
-            ss: USER_DS.0 as u64,
-        };
+        let regs = TrapFrame::user_entry(rip, rsp, RFlags::INTERRUPT_FLAG.bits() | RFLAGS_FIXED);
         UserContext { regs, fs_base: 0, gs_base: 0 }
     }
 }
@@ -299,21 +276,7 @@ unsafe extern "C" fn usermode_enter(frame: *const TrapFrame, saved_rsp: *mut u64
         "mov rsi, r12",
         "mov ecx, {frame_words}",
         "rep movsq",
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop r11",
-        "pop r10",
-        "pop r9",
-        "pop r8",
-        "pop rbp",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
-        "pop rcx",
-        "pop rbx",
-        "pop rax",
+        crate::arch::x86_64::trap::pop_trapframe_gprs!(),
         "add rsp, {to_iret}",
         "swapgs",
         "iretq",

@@ -132,33 +132,12 @@ fn push_escaped(out: &mut String, name: &[u8]) {
     }
 }
 
-/// The absolute path of a namecache handle: entry names up to its mount's root, then on
-/// through the entry each mount covers, up to the root mount.
+/// The absolute path of a namecache handle, from the root mount.
 pub fn path_of(h: &NcHandle) -> Vec<u8> {
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    let mut cur = h.clone();
-    // Bounded: each step moves to a parent or to a covering mount, and both chains end.
-    loop {
-        match cur.ncp.parent() {
-            Some(p) => {
-                parts.push(cur.ncp.name());
-                cur = NcHandle { ncp: p, mount: cur.mount.clone() };
-            }
-            None => match cur.mount.covered() {
-                Some(c) => cur = c,
-                None => break,
-            },
-        }
+    match crate::vfs::mount::root() {
+        Some(root) => crate::vfs::ops::path_of(h, &root),
+        None => b"/".to_vec(),
     }
-    if parts.is_empty() {
-        return b"/".to_vec();
-    }
-    let mut out = Vec::new();
-    for p in parts.iter().rev() {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    out
 }
 
 /// Where a mount is mounted.

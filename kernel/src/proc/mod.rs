@@ -1,0 +1,136 @@
+//! Processes (DragonFly's kern_proc.c, sys/proc.h): a `Proc` holds what its threads share
+//! (descriptor table, working directory, credentials, signal actions, resource limits, the
+//! ABI it runs under), an `Lwp` is one thread of it, carried by one LWKT thread whose user
+//! state is a [`usermd::UserMd`].
+//!
+//! This first milestone runs one process, PID 1, from exec to exit; fork, wait and signal
+//! delivery build on these structures next.
+pub mod exec;
+pub mod exit;
+pub mod init;
+pub mod usermd;
+
+use crate::lwkt::sched::try_curthread;
+use crate::sync::spinlock::SpinLock;
+use crate::vfs::cred::Cred;
+use crate::vfs::filedesc::FileDesc;
+use crate::vfs::namecache::NcHandle;
+use crate::vfs::nlookup::Ctx;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Resource limits (RLIMIT_*), Linux numbering.
+pub const RLIM_NLIMITS: usize = 16;
+/// No limit.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// A signal disposition as rt_sigaction stores it (Linux's `struct sigaction` on x86_64).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    /// Handler address, SIG_DFL (0) or SIG_IGN (1).
+    pub handler: u64,
+    /// SA_* flags.
+    pub flags: u64,
+    /// The trampoline (SA_RESTORER).
+    pub restorer: u64,
+    /// Signals blocked while the handler runs.
+    pub mask: u64,
+}
+
+/// Number of signals (1..=64).
+pub const NSIG: usize = 64;
+
+/// One process.
+pub struct Proc {
+    /// Process id.
+    pub pid: u32,
+    /// Parent's pid (0 for PID 1).
+    pub ppid: AtomicU32,
+    /// The descriptor table.
+    pub fd: Arc<FileDesc>,
+    /// Working directory.
+    pub cwd: SpinLock<NcHandle>,
+    /// Root directory (chroot).
+    pub root: SpinLock<NcHandle>,
+    /// Credentials.
+    pub cred: SpinLock<Cred>,
+    /// File creation mask.
+    pub umask: AtomicU32,
+    /// The command name (the executable's base name, 15 bytes at most).
+    pub comm: SpinLock<Vec<u8>>,
+    /// Where the executable was found (for /proc/self/exe).
+    pub exe: SpinLock<Option<NcHandle>>,
+    /// Signal dispositions, index = signal - 1.
+    pub sigacts: SpinLock<[SigAction; NSIG]>,
+    /// (soft, hard) resource limits.
+    pub rlimits: SpinLock<[(u64, u64); RLIM_NLIMITS]>,
+}
+
+/// One thread of a process.
+pub struct Lwp {
+    /// The process.
+    pub proc: Arc<Proc>,
+    /// Thread id (the pid for the first thread).
+    pub tid: u32,
+    /// Blocked signals.
+    pub sigmask: AtomicU64,
+    /// set_tid_address: where to store 0 and wake futex waiters at thread exit.
+    pub clear_child_tid: AtomicU64,
+    /// set_robust_list head (recorded; walked at exit once futexes exist).
+    pub robust_list: AtomicU64,
+}
+
+static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+
+fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
+    let mut r = [(RLIM_INFINITY, RLIM_INFINITY); RLIM_NLIMITS];
+    const RLIMIT_STACK: usize = 3;
+    const RLIMIT_NOFILE: usize = 7;
+    r[RLIMIT_STACK] = (8 << 20, RLIM_INFINITY);
+    r[RLIMIT_NOFILE] = (1024, 4096);
+    r
+}
+
+impl Proc {
+    /// A new process with a fresh pid, the given descriptor table, root and working
+    /// directory, and root's credentials.
+    pub fn new(fd: Arc<FileDesc>, root: NcHandle, cwd: NcHandle) -> Arc<Proc> {
+        Arc::new(Proc {
+            pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
+            ppid: AtomicU32::new(0),
+            fd,
+            cwd: SpinLock::new(cwd),
+            root: SpinLock::new(root),
+            cred: SpinLock::new(Cred::root()),
+            umask: AtomicU32::new(0o022),
+            comm: SpinLock::new(Vec::new()),
+            exe: SpinLock::new(None),
+            sigacts: SpinLock::new([SigAction::default(); NSIG]),
+            rlimits: SpinLock::new(default_rlimits()),
+        })
+    }
+
+    /// The lookup context for this process's path arguments.
+    pub fn ctx(&self) -> Ctx {
+        Ctx { root: self.root.lock().clone(), cwd: self.cwd.lock().clone(), cred: self.cred.lock().clone() }
+    }
+}
+
+impl Lwp {
+    /// The first thread of `proc` (its tid is the pid).
+    pub fn first(proc: Arc<Proc>) -> Arc<Lwp> {
+        Arc::new(Lwp {
+            tid: proc.pid,
+            proc,
+            sigmask: AtomicU64::new(0),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
+        })
+    }
+}
+
+/// The lwp the running thread carries, if it runs a process.
+pub fn curlwp() -> Option<Arc<Lwp>> {
+    try_curthread()?.user().map(|u| u.lwp.clone())
+}

@@ -1,0 +1,138 @@
+//! The machine-dependent user state of a thread that runs a process (DragonFly's pcb and
+//! lwp_md): its FPU/SSE/AVX registers, FS and GS bases, and address space. The kernel is
+//! built soft-float and never touches these registers, so they are switched with the thread
+//! (not at every kernel entry), by [`switch_user_state`] from the LWKT switch.
+use crate::arch::x86_64::fpu;
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::lwkt::thread::Thread;
+use crate::vm::VmSpace;
+use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::registers::model_specific::{FsBase, KernelGsBase};
+use x86_64::VirtAddr;
+
+/// A 64-byte aligned XSAVE area.
+pub struct FpuArea {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: the area is plain bytes owned by one thread; only its owner CPU saves into it or
+// restores from it, in the switch's critical section.
+unsafe impl Send for FpuArea {}
+// SAFETY: as above.
+unsafe impl Sync for FpuArea {}
+
+impl FpuArea {
+    /// A fresh area holding the initial FPU state (FCW 0x37f, MXCSR 0x1f80). `None` when
+    /// memory is short.
+    pub fn new() -> Option<FpuArea> {
+        let layout = Layout::from_size_align(fpu::xsave_area_size(), fpu::AREA_ALIGN).ok()?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) })?;
+        let a = FpuArea { ptr, layout };
+        // SAFETY: ptr points to layout.size() bytes we own.
+        fpu::init_area(unsafe { core::slice::from_raw_parts_mut(a.ptr.as_ptr(), layout.size()) });
+        Some(a)
+    }
+
+    fn ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for FpuArea {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) };
+    }
+}
+
+/// What a process thread carries besides its kernel context.
+pub struct UserMd {
+    fpu: FpuArea,
+    /// User FS base (TLS): saved from the MSR when the thread switches out.
+    pub fs_base: AtomicU64,
+    /// User GS base (KERNEL_GS_BASE while in the kernel).
+    pub gs_base: AtomicU64,
+    /// The address space, swapped by exec.
+    vmspace: UnsafeCell<Arc<VmSpace>>,
+    /// The lwp this thread runs (a `proc::Lwp`).
+    pub lwp: Arc<super::Lwp>,
+}
+
+// SAFETY: `vmspace` is changed only by the thread itself (exec) in a critical section and
+// read by the switch code on the same CPU; the rest is atomics or Sync.
+unsafe impl Sync for UserMd {}
+
+impl UserMd {
+    /// State for a thread of `lwp` running in `vs`. `None` when memory is short.
+    pub fn new(lwp: Arc<super::Lwp>, vs: Arc<VmSpace>) -> Option<UserMd> {
+        Some(UserMd {
+            fpu: FpuArea::new()?,
+            fs_base: AtomicU64::new(0),
+            gs_base: AtomicU64::new(0),
+            vmspace: UnsafeCell::new(vs),
+            lwp,
+        })
+    }
+
+    /// The address space.
+    pub fn vmspace(&self) -> Arc<VmSpace> {
+        // SAFETY: see the Sync impl: only the owner thread writes, in a critical section.
+        unsafe { (*self.vmspace.get()).clone() }
+    }
+
+    /// Replaces the address space (exec) and switches this CPU to it; returns the old one.
+    /// Called by the thread itself.
+    pub fn replace_vmspace(&self, vs: Arc<VmSpace>) -> Arc<VmSpace> {
+        let _c = crate::lwkt::crit::crit();
+        vs.activate();
+        // SAFETY: the owner thread, in a critical section (see the Sync impl).
+        unsafe { core::mem::replace(&mut *self.vmspace.get(), vs) }
+    }
+}
+
+/// Called by the LWKT switch, on the old thread's stack in a critical section, just before
+/// switching from `prev` to `next`: saves `prev`'s user registers and loads `next`'s.
+pub fn switch_user_state(prev: &Thread, next: &Thread) {
+    if let Some(u) = prev.user() {
+        u.fs_base.store(FsBase::read().as_u64(), Ordering::Relaxed);
+        u.gs_base.store(KernelGsBase::read().as_u64(), Ordering::Relaxed);
+        // SAFETY: the area is prev's own, sized and aligned for XSAVE.
+        unsafe { fpu::save(u.fpu.ptr()) };
+    }
+    if let Some(u) = next.user() {
+        // SAFETY: the area holds a valid image (made by init_area or a save).
+        unsafe { fpu::restore(u.fpu.ptr()) };
+        FsBase::write(VirtAddr::new_truncate(u.fs_base.load(Ordering::Relaxed)));
+        KernelGsBase::write(VirtAddr::new_truncate(u.gs_base.load(Ordering::Relaxed)));
+        let vs = u.vmspace();
+        if !VmSpace::current().is_some_and(|c| Arc::ptr_eq(&c, &vs)) {
+            vs.activate();
+        }
+    }
+}
+
+/// Enters user mode from a frame built on the kernel stack (the first entry of a new
+/// process thread, and exec). Never returns: the next kernel entry starts afresh at the
+/// stack top.
+///
+/// # Safety
+/// `frame` must be a user frame (user CS/SS, canonical user rip and rsp, sane RFLAGS) lying
+/// at the top of the current thread's kernel stack, which nothing else uses any more.
+#[unsafe(naked)]
+pub unsafe extern "C" fn enter_user(frame: *const TrapFrame) -> ! {
+    core::arch::naked_asm!(
+        "cli",
+        "mov rsp, rdi",
+        crate::arch::x86_64::trap::pop_trapframe_gprs!(),
+        // vector and error code.
+        "add rsp, 16",
+        "swapgs",
+        "iretq",
+    )
+}

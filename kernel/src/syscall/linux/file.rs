@@ -1,0 +1,415 @@
+//! File and directory calls: descriptors, reads and writes, stat, paths.
+use crate::arch::x86_64::copyio::{copyin, copyinstr, copyout};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::Lwp;
+use crate::vfs::nlookup::{nlookup, PATH_MAX};
+use crate::vfs::ops;
+use crate::vfs::vnode::{Attr, VType};
+use abi::errno::*;
+use abi::fcntl::*;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+type R = Result<u64, i32>;
+
+/// Largest single read or write moved through the kernel in one chunk.
+const CHUNK: usize = 64 * 1024;
+/// Most iovecs per readv/writev (Linux's UIO_MAXIOV).
+const IOV_MAX: usize = 1024;
+
+/// A path argument, copied in (ENAMETOOLONG past PATH_MAX, EFAULT for a bad pointer).
+pub fn user_path(addr: u64) -> Result<Vec<u8>, i32> {
+    let mut buf = vec![0u8; PATH_MAX];
+    let n = copyinstr(&mut buf, addr)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn fd_arg(v: u64) -> i32 {
+    v as i32
+}
+
+pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let (addr, len) = (a[1], a[2] as usize);
+    let mut done = 0usize;
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    while done < len {
+        let want = (len - done).min(CHUNK);
+        let n = match f.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        copyout(addr + done as u64, &buf[..n])?;
+        done += n;
+        // A short read (terminal line, pipe) ends the call.
+        if n < want {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+pub fn write(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let (addr, len) = (a[1], a[2] as usize);
+    let mut done = 0usize;
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    while done < len {
+        let want = (len - done).min(CHUNK);
+        copyin(&mut buf[..want], addr + done as u64)?;
+        let n = match f.write(&buf[..want]) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, u64)>, i32> {
+    let count = count as usize;
+    if count > IOV_MAX {
+        return Err(EINVAL);
+    }
+    let mut raw = vec![0u8; count * 16];
+    copyin(&mut raw, addr)?;
+    let v: Vec<(u64, u64)> = raw
+        .chunks_exact(16)
+        .map(|c| {
+            (
+                u64::from_ne_bytes(c[..8].try_into().unwrap_or([0; 8])),
+                u64::from_ne_bytes(c[8..].try_into().unwrap_or([0; 8])),
+            )
+        })
+        .collect();
+    let total = v.iter().try_fold(0u64, |acc, (_, len)| acc.checked_add(*len));
+    if total.is_none_or(|t| t > isize::MAX as u64) {
+        return Err(EINVAL);
+    }
+    Ok(v)
+}
+
+/// Runs `op` over each iovec in turn, as readv and writev do: it stops at the first short
+/// transfer, and an error after some bytes moved reports the bytes instead.
+fn vectored(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6], op: super::Handler) -> R {
+    let mut total = 0;
+    for (base, len) in iovecs(a[1], a[2])? {
+        let n = match op(l, t, [a[0], base, len, 0, 0, 0]) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub fn readv(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    vectored(l, t, a, read)
+}
+
+pub fn writev(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    vectored(l, t, a, write)
+}
+
+pub fn pread64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let len = (a[2] as usize).min(CHUNK * 16);
+    let mut buf = vec![0u8; len];
+    let n = f.pread(&mut buf, a[3] as i64)?;
+    copyout(a[1], &buf[..n])?;
+    Ok(n as u64)
+}
+
+pub fn pwrite64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let len = (a[2] as usize).min(CHUNK * 16);
+    let mut buf = vec![0u8; len];
+    copyin(&mut buf, a[1])?;
+    Ok(f.pwrite(&buf, a[3] as i64)? as u64)
+}
+
+pub fn lseek(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    l.proc.fd.get(fd_arg(a[0]))?.lseek(a[1] as i64, a[2] as u32)
+}
+
+pub fn close(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    l.proc.fd.close(fd_arg(a[0])).map(|_| 0)
+}
+
+pub fn ioctl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    f.ioctl(a[1] as u32, a[2]).map(|v| v as u64)
+}
+
+pub fn dup(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    l.proc.fd.dup(fd_arg(a[0])).map(|v| v as u64)
+}
+
+pub fn dup2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    l.proc.fd.dup2(fd_arg(a[0]), fd_arg(a[1])).map(|v| v as u64)
+}
+
+pub fn dup3(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    l.proc.fd.dup3(fd_arg(a[0]), fd_arg(a[1]), a[2] as u32).map(|v| v as u64)
+}
+
+pub fn fcntl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let cmd = a[1] as u32;
+    if matches!(cmd, F_GETLK | F_SETLK | F_SETLKW) {
+        // Record locks need the user's struct flock: they come with the syscall tests.
+        return Err(EINVAL);
+    }
+    l.proc.fd.fcntl(fd_arg(a[0]), cmd, a[2]).map(|v| v as u64)
+}
+
+pub fn pipe(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    pipe2(l, t, [a[0], 0, 0, 0, 0, 0])
+}
+
+pub fn pipe2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let fds = l.proc.fd.pipe2(a[1] as u32)?;
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&fds[0].to_ne_bytes());
+    b[4..].copy_from_slice(&fds[1].to_ne_bytes());
+    if let Err(e) = copyout(a[0], &b) {
+        let _ = l.proc.fd.close(fds[0]);
+        let _ = l.proc.fd.close(fds[1]);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn openat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let path = user_path(a[1])?;
+    let mode = a[3] as u32 & 0o7777 & !l.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    l.proc.fd.open_at(&l.proc.ctx(), a[0] as i32, &path, a[2] as u32, mode).map(|v| v as u64)
+}
+
+pub fn open(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    openat(l, t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+/// Linux's `struct stat` on x86_64 (144 bytes).
+fn stat_bytes(a: &Attr, dev: u64) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+    put(0, dev);
+    put(8, a.ino);
+    put(16, a.nlink as u64);
+    put(40, a.rdev);
+    put(48, a.size);
+    put(56, 4096);
+    put(64, a.blocks_bytes.div_ceil(512));
+    put(72, a.atime.sec as u64);
+    put(80, a.atime.nsec as u64);
+    put(88, a.mtime.sec as u64);
+    put(96, a.mtime.nsec as u64);
+    put(104, a.ctime.sec as u64);
+    put(112, a.ctime.nsec as u64);
+    b[24..28].copy_from_slice(&a.mode.to_ne_bytes());
+    b[28..32].copy_from_slice(&a.uid.to_ne_bytes());
+    b[32..36].copy_from_slice(&a.gid.to_ne_bytes());
+    b
+}
+
+fn dev_of(h: Option<&crate::vfs::namecache::NcHandle>) -> u64 {
+    h.map_or(0, |h| h.mount.id)
+}
+
+pub fn fstat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let attr = match &f.vp {
+        Some(v) => v.getattr(),
+        None => {
+            // A pipe end: a FIFO with no name.
+            Attr {
+                ino: 0,
+                mode: VType::Fifo.ifmt() | 0o600,
+                nlink: 1,
+                uid: 0,
+                gid: 0,
+                rdev: 0,
+                size: 0,
+                blocks_bytes: 0,
+                atime: Default::default(),
+                mtime: Default::default(),
+                ctime: Default::default(),
+            }
+        }
+    };
+    copyout(a[1], &stat_bytes(&attr, dev_of(f.nch.as_ref())))?;
+    Ok(0)
+}
+
+pub fn newfstatat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    let flags = a[3] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+        return Err(EINVAL);
+    }
+    let path = user_path(a[1])?;
+    if path.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(ENOENT);
+        }
+        if a[0] as i32 == AT_FDCWD {
+            let cwd = l.proc.cwd.lock().clone();
+            let attr = cwd.vnode().ok_or(ENOENT)?.getattr();
+            copyout(a[2], &stat_bytes(&attr, cwd.mount.id))?;
+            return Ok(0);
+        }
+        return fstat(l, t, [a[0], a[2], 0, 0, 0, 0]);
+    }
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    let h = nlookup(&l.proc.ctx(), at.as_ref(), &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    let attr = h.vnode().ok_or(ENOENT)?.getattr();
+    copyout(a[2], &stat_bytes(&attr, h.mount.id))?;
+    Ok(0)
+}
+
+pub fn stat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    newfstatat(l, t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn lstat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    newfstatat(l, t, [AT_FDCWD as u64, a[0], a[1], AT_SYMLINK_NOFOLLOW as u64, 0, 0])
+}
+
+pub fn faccessat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let path = user_path(a[1])?;
+    let mode = a[2] as u32;
+    if mode & !7 != 0 {
+        return Err(EINVAL);
+    }
+    let ctx = l.proc.ctx();
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    let h = nlookup(&ctx, at.as_ref(), &path, true)?;
+    let attr = h.vnode().ok_or(ENOENT)?.getattr();
+    ctx.cred.check(&attr, mode)?;
+    Ok(0)
+}
+
+pub fn access(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    faccessat(l, t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn getcwd(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let cwd = l.proc.cwd.lock().clone();
+    let root = l.proc.root.lock().clone();
+    let path = crate::vfs::ops::path_of(&cwd, &root);
+    if path.len() + 1 > a[1] as usize {
+        return Err(ERANGE);
+    }
+    let mut b = path;
+    b.push(0);
+    copyout(a[0], &b)?;
+    Ok(b.len() as u64)
+}
+
+pub fn chdir(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let path = user_path(a[0])?;
+    let ctx = l.proc.ctx();
+    let h = nlookup(&ctx, None, &path, true)?;
+    let v = h.vnode().ok_or(ENOENT)?;
+    if !v.is_dir() {
+        return Err(ENOTDIR);
+    }
+    ctx.cred.check(&v.getattr(), crate::vfs::cred::access::X)?;
+    *l.proc.cwd.lock() = h;
+    Ok(0)
+}
+
+pub fn mkdirat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let path = user_path(a[1])?;
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    let mode = a[2] as u32 & 0o7777 & !l.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    ops::mkdir_at(&l.proc.ctx(), at.as_ref(), &path, mode).map(|_| 0)
+}
+
+pub fn mkdir(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    mkdirat(l, t, [AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn unlinkat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const AT_REMOVEDIR: u32 = 0x200;
+    let flags = a[2] as u32;
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(EINVAL);
+    }
+    let path = user_path(a[1])?;
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    ops::remove_at(&l.proc.ctx(), at.as_ref(), &path, flags & AT_REMOVEDIR != 0).map(|_| 0)
+}
+
+pub fn unlink(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    unlinkat(l, t, [AT_FDCWD as u64, a[0], 0, 0, 0, 0])
+}
+
+pub fn readlinkat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let path = user_path(a[1])?;
+    if a[3] as i64 <= 0 {
+        return Err(EINVAL);
+    }
+    // /proc/self/exe: the executable this process runs (procfs's process directories come
+    // with fork; the one link libcs ask for is answered here).
+    let target = if path == b"/proc/self/exe" {
+        let exe = l.proc.exe.lock().clone().ok_or(ENOENT)?;
+        let root = l.proc.root.lock().clone();
+        crate::vfs::ops::path_of(&exe, &root)
+    } else {
+        let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+        ops::readlink_at(&l.proc.ctx(), at.as_ref(), &path)?
+    };
+    let n = target.len().min(a[3] as usize);
+    copyout(a[2], &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    readlinkat(l, t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn getdents64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let v = f.vp.clone().ok_or(ENOTDIR)?;
+    if !v.is_dir() {
+        return Err(ENOTDIR);
+    }
+    let cap = a[2] as usize;
+    let start = f.offset();
+    let mut out: Vec<u8> = Vec::new();
+    let mut next = start;
+    let mut too_small = false;
+    v.node.readdir(start, &mut |e| {
+        let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
+        if out.len() + reclen > cap {
+            too_small = out.is_empty();
+            return false;
+        }
+        let mut rec = vec![0u8; reclen];
+        rec[0..8].copy_from_slice(&e.ino.to_ne_bytes());
+        rec[8..16].copy_from_slice(&(e.next as i64).to_ne_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+        rec[18] = e.vtype.dtype();
+        rec[19..19 + e.name.len()].copy_from_slice(&e.name);
+        out.extend_from_slice(&rec);
+        next = e.next;
+        true
+    })?;
+    if too_small {
+        return Err(EINVAL);
+    }
+    copyout(a[1], &out)?;
+    f.lseek(next as i64, 0)?;
+    Ok(out.len() as u64)
+}

@@ -1,0 +1,56 @@
+//! Memory calls: the VM layer's operations with the caller's address space.
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::Lwp;
+use crate::vm::mmap::{self as vmm, MapSource};
+use crate::vm::{Prot, VmSpace};
+use abi::errno::*;
+use abi::mman::*;
+use alloc::sync::Arc;
+
+type R = Result<u64, i32>;
+
+fn vs() -> Arc<VmSpace> {
+    crate::lwkt::sched::curthread().user().expect("memory call outside a process").vmspace()
+}
+
+pub fn mmap(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    if flags & MAP_ANONYMOUS != 0 {
+        return vmm::mmap(&vs(), addr, len, prot, flags, MapSource::Anonymous);
+    }
+    if off % 4096 != 0 {
+        return Err(EINVAL);
+    }
+    let f = l.proc.fd.get(fd)?;
+    let v = f.vp.clone().ok_or(ENODEV)?;
+    let object = v.node.vm_object().ok_or(ENODEV)?;
+    // What the open file allows: reading needs it readable, shared writing needs it writable.
+    if !f.readable() {
+        return Err(EACCES);
+    }
+    let mut max = Prot::READ | Prot::EXEC;
+    if flags & MAP_TYPE == MAP_PRIVATE || f.writable() {
+        max |= Prot::WRITE;
+    }
+    vmm::mmap(&vs(), addr, len, prot, flags, MapSource::Object { object, offset: off / 4096, max_prot: max })
+}
+
+pub fn munmap(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    vmm::munmap(&vs(), a[0], a[1]).map(|_| 0)
+}
+
+pub fn mprotect(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    vmm::mprotect(&vs(), a[0], a[1], a[2]).map(|_| 0)
+}
+
+pub fn mremap(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    vmm::mremap(&vs(), a[0], a[1], a[2], a[3], a[4])
+}
+
+pub fn madvise(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    vmm::madvise(&vs(), a[0], a[1], a[2]).map(|_| 0)
+}
+
+pub fn brk(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    Ok(vmm::brk(&vs(), a[0]))
+}

@@ -1,0 +1,55 @@
+//! System-wide calls: uname, sched_yield, getrandom.
+use crate::arch::x86_64::copyio::copyout;
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::Lwp;
+use abi::errno::*;
+use alloc::sync::Arc;
+use alloc::vec;
+
+type R = Result<u64, i32>;
+
+/// uname: a Linux process sees Linux (the release a 6.x libc expects).
+pub fn uname(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let mut b = [0u8; 6 * 65];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"damselfly",
+        b"6.1.0-damselfly",
+        concat!("#1 SMP Damselfly ", env!("CARGO_PKG_VERSION")).as_bytes(),
+        b"x86_64",
+        b"(none)",
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        b[i * 65..i * 65 + f.len()].copy_from_slice(f);
+    }
+    copyout(a[0], &b)?;
+    Ok(0)
+}
+
+pub fn sched_yield(_: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    crate::lwkt::sched::yield_now();
+    Ok(0)
+}
+
+/// getrandom: from the kernel CSPRNG (seeded at boot, so GRND_RANDOM and GRND_NONBLOCK
+/// never have to wait).
+pub fn getrandom(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const GRND_NONBLOCK: u64 = 1;
+    const GRND_RANDOM: u64 = 2;
+    const GRND_INSECURE: u64 = 4;
+    if a[2] & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || a[2] & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
+    {
+        return Err(EINVAL);
+    }
+    let len = (a[1] as usize).min(32 << 20);
+    let mut buf = vec![0u8; len.min(256 * 1024)];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buf.len());
+        crate::dev::random::fill(&mut buf[..n]);
+        copyout(a[0] + done as u64, &buf[..n])?;
+        done += n;
+    }
+    Ok(done as u64)
+}

@@ -1,0 +1,64 @@
+//! The Linux sysentvec (FreeBSD's sys/compat/linux as DragonFly carried it, for x86_64):
+//! the dispatch table built from the declarative list in `abi/src/linux/syscalls.rs`,
+//! -errno results in rax, ENOSYS for what is missing (counted, logged once per name).
+mod file;
+mod mem;
+mod misc;
+mod proc;
+mod table;
+mod time;
+
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::Lwp;
+use abi::errno::ENOSYS;
+use abi::linux::syscalls::TABLE;
+use abi::syscall_list::by_number;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// A handler: the calling thread's lwp, the frame (for calls that rewrite it), the six
+/// arguments. Returns the value for rax or an errno.
+pub type Handler = fn(&Arc<Lwp>, &mut TrapFrame, [u64; 6]) -> Result<u64, i32>;
+
+/// Calls answered with ENOSYS, per number.
+static ENOSYS_BY_NR: [AtomicU64; 512] = [const { AtomicU64::new(0) }; 512];
+
+/// Runs the Linux syscall in `frame` for `lwp`. Called from the SYSCALL entry with
+/// interrupts off; handlers run with interrupts on (they may sleep).
+pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
+    x86_64::instructions::interrupts::enable();
+    let nr = frame.orig_rax();
+    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9];
+    let result = match table::handler(nr) {
+        Some(h) => h(lwp, frame, args),
+        None => Err(enosys(nr)),
+    };
+    frame.rax = match result {
+        Ok(v) => v,
+        Err(e) => (e as i64).wrapping_neg() as u64,
+    };
+    // Return to user mode is where a thread that should give the CPU away does so.
+    let gd = crate::lwkt::globaldata::mycpu();
+    if gd.reqflags.load(Ordering::Relaxed) & crate::lwkt::globaldata::rqf::AST_LWKT_RESCHED != 0 {
+        crate::lwkt::sched::yield_now();
+    }
+    x86_64::instructions::interrupts::disable();
+}
+
+fn enosys(nr: u64) -> i32 {
+    let first = ENOSYS_BY_NR.get(nr as usize).is_some_and(|c| c.fetch_add(1, Ordering::Relaxed) == 0);
+    if first || nr >= 512 {
+        let name = u32::try_from(nr).ok().and_then(|n| by_number(TABLE, n)).map_or("?", |s| s.name);
+        log::warn!("linux: syscall {} ({}) not implemented", nr, name);
+    }
+    ENOSYS
+}
+
+/// Calls answered with ENOSYS so far, with their counts (for a later /proc file and tests).
+#[allow(dead_code)]
+pub fn enosys_counts() -> impl Iterator<Item = (u64, u64)> {
+    ENOSYS_BY_NR.iter().enumerate().filter_map(|(n, c)| {
+        let v = c.load(Ordering::Relaxed);
+        (v > 0).then_some((n as u64, v))
+    })
+}

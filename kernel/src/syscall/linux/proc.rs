@@ -1,0 +1,224 @@
+//! Process and thread calls: identity, exit, TLS, signal dispositions and masks, limits.
+use crate::arch::x86_64::copyio::{copyin, copyout};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::{Lwp, SigAction, NSIG, RLIM_NLIMITS};
+use abi::errno::*;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+type R = Result<u64, i32>;
+
+pub fn getpid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    Ok(l.proc.pid as u64)
+}
+
+pub fn getppid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    Ok(l.proc.ppid.load(Ordering::Relaxed) as u64)
+}
+
+pub fn gettid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    Ok(l.tid as u64)
+}
+
+pub fn getuid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    Ok(l.proc.cred.lock().uid as u64)
+}
+
+pub fn geteuid(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    getuid(l, t, a)
+}
+
+pub fn getgid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    Ok(l.proc.cred.lock().gid as u64)
+}
+
+pub fn getegid(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    getgid(l, t, a)
+}
+
+pub fn umask(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    Ok(l.proc.umask.swap(a[0] as u32 & 0o777, Ordering::Relaxed) as u64)
+}
+
+/// exit: this thread ends. With one thread per process (for now) that ends the process.
+pub fn exit(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    exit_group(l, t, a)
+}
+
+/// exit_group: the process ends with status `a[0] & 0xff`.
+pub fn exit_group(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    crate::proc::exit::exit_process(l, (a[0] & 0xff) as i32)
+}
+
+pub fn set_tid_address(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    l.clear_child_tid.store(a[0], Ordering::Relaxed);
+    Ok(l.tid as u64)
+}
+
+pub fn set_robust_list(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    // struct robust_list_head is 24 bytes on x86_64.
+    if a[1] != 24 {
+        return Err(EINVAL);
+    }
+    l.robust_list.store(a[0], Ordering::Relaxed);
+    Ok(0)
+}
+
+pub fn arch_prctl(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const ARCH_SET_GS: u64 = 0x1001;
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    const ARCH_GET_GS: u64 = 0x1004;
+    let u = crate::lwkt::sched::curthread().user().ok_or(EINVAL)?;
+    let canonical = |v: u64| v < crate::arch::x86_64::usermode::USER_END;
+    match a[0] {
+        ARCH_SET_FS => {
+            // A non-canonical base would fault the kernel on the MSR write: EPERM first.
+            if !canonical(a[1]) {
+                return Err(EPERM);
+            }
+            u.fs_base.store(a[1], Ordering::Relaxed);
+            x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(a[1]));
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            if !canonical(a[1]) {
+                return Err(EPERM);
+            }
+            u.gs_base.store(a[1], Ordering::Relaxed);
+            x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::new_truncate(a[1]));
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            copyout(a[1], &x86_64::registers::model_specific::FsBase::read().as_u64().to_ne_bytes())?;
+            Ok(0)
+        }
+        ARCH_GET_GS => {
+            copyout(a[1], &x86_64::registers::model_specific::KernelGsBase::read().as_u64().to_ne_bytes())?;
+            Ok(0)
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+fn sigaction_bytes(s: &SigAction) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b[0..8].copy_from_slice(&s.handler.to_ne_bytes());
+    b[8..16].copy_from_slice(&s.flags.to_ne_bytes());
+    b[16..24].copy_from_slice(&s.restorer.to_ne_bytes());
+    b[24..32].copy_from_slice(&s.mask.to_ne_bytes());
+    b
+}
+
+/// rt_sigaction: records and reports dispositions (Linux's kernel `struct sigaction`:
+/// handler, flags, restorer, mask). Delivery of caught signals comes with the signals
+/// milestone; SIGKILL and SIGSTOP cannot be changed.
+pub fn rt_sigaction(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let sig = a[0] as usize;
+    if a[3] != 8 {
+        return Err(EINVAL);
+    }
+    if sig == 0 || sig > NSIG {
+        return Err(EINVAL);
+    }
+    let new = if a[1] != 0 {
+        let mut b = [0u8; 32];
+        copyin(&mut b, a[1])?;
+        let w = |i: usize| u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        if sig == 9 || sig == 19 {
+            return Err(EINVAL);
+        }
+        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) & !((1 << 8) | (1 << 18)) })
+    } else {
+        None
+    };
+    let old = {
+        let mut acts = l.proc.sigacts.lock();
+        let old = acts[sig - 1];
+        if let Some(n) = new {
+            acts[sig - 1] = n;
+        }
+        old
+    };
+    if a[2] != 0 {
+        copyout(a[2], &sigaction_bytes(&old))?;
+    }
+    Ok(0)
+}
+
+/// rt_sigprocmask: the thread's blocked set (SIGKILL and SIGSTOP never blocked).
+pub fn rt_sigprocmask(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const SIG_BLOCK: u64 = 0;
+    const SIG_UNBLOCK: u64 = 1;
+    const SIG_SETMASK: u64 = 2;
+    if a[3] != 8 {
+        return Err(EINVAL);
+    }
+    let old = l.sigmask.load(Ordering::Relaxed);
+    if a[1] != 0 {
+        let mut b = [0u8; 8];
+        copyin(&mut b, a[1])?;
+        let set = u64::from_ne_bytes(b) & !((1 << 8) | (1 << 18));
+        let new = match a[0] {
+            SIG_BLOCK => old | set,
+            SIG_UNBLOCK => old & !set,
+            SIG_SETMASK => set,
+            _ => return Err(EINVAL),
+        };
+        l.sigmask.store(new, Ordering::Relaxed);
+    }
+    if a[2] != 0 {
+        copyout(a[2], &old.to_ne_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn prlimit64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (pid, res) = (a[0] as u32, a[1] as usize);
+    if pid != 0 && pid != l.proc.pid {
+        return Err(ESRCH);
+    }
+    if res >= RLIM_NLIMITS {
+        return Err(EINVAL);
+    }
+    let new = if a[2] != 0 {
+        let mut b = [0u8; 16];
+        copyin(&mut b, a[2])?;
+        let soft = u64::from_ne_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        let hard = u64::from_ne_bytes(b[8..].try_into().unwrap_or([0; 8]));
+        if soft > hard {
+            return Err(EINVAL);
+        }
+        Some((soft, hard))
+    } else {
+        None
+    };
+    let old = {
+        let mut r = l.proc.rlimits.lock();
+        let old = r[res];
+        if let Some((soft, hard)) = new {
+            // Raising the hard limit needs privilege.
+            if hard > old.1 && l.proc.cred.lock().uid != 0 {
+                return Err(EPERM);
+            }
+            r[res] = (soft, hard);
+        }
+        old
+    };
+    if res == 7 {
+        if let Some((soft, _)) = new {
+            l.proc.fd.set_limit(soft.min(1 << 20) as usize);
+        }
+    }
+    if a[3] != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&old.0.to_ne_bytes());
+        b[8..].copy_from_slice(&old.1.to_ne_bytes());
+        copyout(a[3], &b)?;
+    }
+    Ok(0)
+}
+
+pub fn getrlimit(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    prlimit64(l, t, [0, a[0], 0, a[1], 0, 0])
+}

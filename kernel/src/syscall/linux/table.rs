@@ -1,0 +1,110 @@
+//! The Linux dispatch table: handlers by syscall number. The numbers come from the abi list
+//! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
+//! implemented or partial have a handler here.
+use super::Handler;
+use super::{file, mem, misc, proc, time};
+use abi::linux::syscalls::nr;
+
+/// Every implemented call.
+pub static IMPLEMENTED: &[(u32, Handler)] = &[
+    (nr::read, file::read),
+    (nr::write, file::write),
+    (nr::open, file::open),
+    (nr::close, file::close),
+    (nr::stat, file::stat),
+    (nr::fstat, file::fstat),
+    (nr::lstat, file::lstat),
+    (nr::lseek, file::lseek),
+    (nr::mmap, mem::mmap),
+    (nr::mprotect, mem::mprotect),
+    (nr::munmap, mem::munmap),
+    (nr::brk, mem::brk),
+    (nr::rt_sigaction, proc::rt_sigaction),
+    (nr::rt_sigprocmask, proc::rt_sigprocmask),
+    (nr::ioctl, file::ioctl),
+    (nr::pread64, file::pread64),
+    (nr::pwrite64, file::pwrite64),
+    (nr::readv, file::readv),
+    (nr::writev, file::writev),
+    (nr::access, file::access),
+    (nr::pipe, file::pipe),
+    (nr::sched_yield, misc::sched_yield),
+    (nr::mremap, mem::mremap),
+    (nr::madvise, mem::madvise),
+    (nr::dup, file::dup),
+    (nr::dup2, file::dup2),
+    (nr::nanosleep, time::nanosleep),
+    (nr::getpid, proc::getpid),
+    (nr::exit, proc::exit),
+    (nr::uname, misc::uname),
+    (nr::fcntl, file::fcntl),
+    (nr::getcwd, file::getcwd),
+    (nr::chdir, file::chdir),
+    (nr::mkdir, file::mkdir),
+    (nr::unlink, file::unlink),
+    (nr::readlink, file::readlink),
+    (nr::umask, proc::umask),
+    (nr::gettimeofday, time::gettimeofday),
+    (nr::getrlimit, proc::getrlimit),
+    (nr::getuid, proc::getuid),
+    (nr::getgid, proc::getgid),
+    (nr::geteuid, proc::geteuid),
+    (nr::getegid, proc::getegid),
+    (nr::getppid, proc::getppid),
+    (nr::arch_prctl, proc::arch_prctl),
+    (nr::gettid, proc::gettid),
+    (nr::time, time::time),
+    (nr::getdents64, file::getdents64),
+    (nr::set_tid_address, proc::set_tid_address),
+    (nr::clock_gettime, time::clock_gettime),
+    (nr::clock_getres, time::clock_getres),
+    (nr::clock_nanosleep, time::clock_nanosleep),
+    (nr::exit_group, proc::exit_group),
+    (nr::openat, file::openat),
+    (nr::mkdirat, file::mkdirat),
+    (nr::newfstatat, file::newfstatat),
+    (nr::unlinkat, file::unlinkat),
+    (nr::readlinkat, file::readlinkat),
+    (nr::faccessat, file::faccessat),
+    (nr::set_robust_list, proc::set_robust_list),
+    (nr::dup3, file::dup3),
+    (nr::pipe2, file::pipe2),
+    (nr::prlimit64, proc::prlimit64),
+    (nr::getrandom, misc::getrandom),
+];
+
+/// Handlers by number, built once from [`IMPLEMENTED`].
+static BY_NUMBER: spin::Once<[Option<Handler>; 512]> = spin::Once::new();
+
+/// The handler for `nr`.
+pub fn handler(n: u64) -> Option<Handler> {
+    let t = BY_NUMBER.call_once(|| {
+        let mut t: [Option<Handler>; 512] = [None; 512];
+        for &(nr, h) in IMPLEMENTED {
+            t[nr as usize] = Some(h);
+        }
+        t
+    });
+    *t.get(usize::try_from(n).ok()?)?
+}
+
+mod tests {
+    use crate::{kassert, ktest};
+    use abi::linux::syscalls::TABLE;
+    use abi::syscall_list::Status;
+
+    ktest! {
+        /// The dispatch table and the declarative list agree: every call the list marks
+        /// implemented or partial has a handler, and no handler serves a call the list calls
+        /// missing (so `cargo xtask syscalls` tells the truth).
+        fn table_matches_the_list() {
+            for s in TABLE {
+                let has = super::handler(s.nr as u64).is_some();
+                let listed = s.status != Status::Missing;
+                kassert!(has == listed, "{} ({}): list says {:?}, handler present: {}", s.name, s.nr, s.status, has);
+            }
+            kassert!(super::IMPLEMENTED.len() == TABLE.iter().filter(|s| s.status != Status::Missing).count(), "duplicates in the table");
+            Ok(())
+        }
+    }
+}
