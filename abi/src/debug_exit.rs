@@ -32,7 +32,8 @@ mod tests {
 
     #[test]
     fn statuses_are_distinct_and_never_zero() {
-        let s = [qemu_status(SUCCESS), qemu_status(FAILURE), qemu_status(LOADER_FAILURE), qemu_status(INIT_EXIT)];
+        let s =
+            [qemu_status(SUCCESS), qemu_status(FAILURE), qemu_status(LOADER_FAILURE), qemu_status(INIT_EXIT)];
         assert_eq!(s, [33, 35, 37, 39]);
     }
 }
