@@ -17,3 +17,4 @@ pub mod mman;
 pub mod native;
 pub mod poll;
 pub mod syscall_list;
+pub mod termios;

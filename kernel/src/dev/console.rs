@@ -1,48 +1,59 @@
-//! The console device (5:1, Linux's /dev/console; DragonFly's cn_* switch): the raw serial
-//! console. Writes go to COM1; reads return what COM1 received, polled. The line discipline
-//! (echo, canonical mode, signals) arrives with processes and sits above this device.
-use super::ops::{poll, DevOps, O_NONBLOCK};
-use crate::tty::console;
-use abi::errno::EAGAIN;
+//! The console device (5:1, Linux's /dev/console; DragonFly's cn_* switch over tty.c): reads,
+//! writes, poll and ioctls go through the console's line discipline ([`crate::tty::Tty`]),
+//! which COM1's receive interrupt feeds and whose output goes to COM1.
+use super::ops::{DevOps, O_NONBLOCK};
+use crate::event::KnList;
+use crate::tty::{console, console_tty};
+use abi::errno::{EAGAIN, ENXIO, EWOULDBLOCK};
 
 /// /dev/console.
 pub struct Console;
 
-/// Clock ticks between looks at the UART while a blocking read waits (polled input).
-const POLL_TICKS: u64 = 1;
-
 impl DevOps for Console {
     fn read(&self, _off: u64, buf: &mut [u8], flags: u32) -> Result<usize, i32> {
-        if buf.is_empty() {
-            return Ok(0);
+        let tty = console_tty().ok_or(ENXIO)?;
+        let nonblock = flags & O_NONBLOCK != 0;
+        if console::rx_vector().is_some() {
+            return tty.read(buf, nonblock);
         }
+        // No receive interrupt (no IOAPIC route): drain the UART by hand every tick.
         loop {
-            let n = console::read_bytes(buf);
-            if n > 0 {
-                return Ok(n);
-            }
-            if flags & O_NONBLOCK != 0 {
-                return Err(EAGAIN);
-            }
-            // Nobody wakes this ident: the timeout is the poll interval.
-            let ident = self as *const Console as usize;
-            match crate::lwkt::sleep::tsleep(ident, 0, "conin", POLL_TICKS) {
-                Ok(()) | Err(abi::errno::EWOULDBLOCK) => {}
-                Err(e) => return Err(e),
+            console::rx_drain();
+            match tty.read(buf, true) {
+                Err(EAGAIN) if !nonblock => {
+                    let ident = self as *const Console as usize;
+                    match crate::lwkt::sleep::tsleep(ident, 0, "conin", 1) {
+                        Ok(()) | Err(EWOULDBLOCK) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                r => return r,
             }
         }
     }
 
-    fn write(&self, _off: u64, buf: &[u8], _flags: u32) -> Result<usize, i32> {
-        console::write_bytes(buf);
-        Ok(buf.len())
+    fn write(&self, _off: u64, buf: &[u8], flags: u32) -> Result<usize, i32> {
+        match console_tty() {
+            Some(tty) => tty.write(buf, flags & O_NONBLOCK != 0),
+            None => {
+                console::write_raw(buf);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64, _flags: u32) -> Result<i64, i32> {
+        console_tty().ok_or(ENXIO)?.ioctl(cmd, arg)
     }
 
     fn poll(&self, events: u16) -> u16 {
-        let mut ready = poll::WRITABLE;
-        if console::input_ready() {
-            ready |= poll::READABLE;
+        if console::rx_vector().is_none() {
+            console::rx_drain();
         }
-        events & ready
+        console_tty().map_or(0, |t| t.poll(events))
+    }
+
+    fn knlist(&self) -> Option<&KnList> {
+        console_tty().map(|t| t.knlist())
     }
 }

@@ -35,6 +35,8 @@ pub const TTYAUX_MAJOR: u32 = 5;
 /// seed gets TSC jitter; before devfs is mounted, though devfs would show later ones too).
 pub fn init() {
     random::init();
+    // The console tty and COM1's receive interrupt (the IOAPICs are up by now).
+    crate::tty::init();
     /// (driver, major, minor, name, permissions).
     type Builtin = (Arc<dyn DevOps>, u32, u32, &'static [u8], u32);
     let devices: [Builtin; 7] = [

@@ -58,6 +58,13 @@ pub trait DevOps: Send + Sync {
         events & poll::READY
     }
 
+    /// The knotes a device whose readiness changes posts to (a tty when input arrives), so
+    /// that poll and select sleep instead of spinning; None for a device that is always
+    /// ready.
+    fn knlist(&self) -> Option<&crate::event::KnList> {
+        None
+    }
+
     /// The physical page backing byte `off` of the device, for mmap (`d_mmap`); ENODEV when
     /// the device cannot be mapped.
     fn mmap(&self, _off: u64, _prot: u32) -> Result<u64, i32> {

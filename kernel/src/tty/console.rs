@@ -1,10 +1,12 @@
-//! The system console on COM1 (polled 16550 UART, 115200 8N1).
+//! The system console on COM1 (16550 UART, 115200 8N1): polled output, interrupt-driven
+//! input into the console tty ([`start_rx_interrupt`]).
 //!
 //! Normal output takes the console lock so lines from different contexts do not interleave.
 //! Fatal paths (panics, fault reports) use [`emergency`], which waits a bounded time for the
 //! lock and then writes around it: a report must get out even if the code that faulted held
 //! the lock.
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use spin::{Mutex, MutexGuard};
 use uart_16550::backend::PioBackend;
 use uart_16550::{Config, Uart16550};
@@ -38,38 +40,103 @@ fn put(uart: &mut Uart, s: &str) {
     }
 }
 
-/// Writes raw bytes under the console lock (the console device's write). A `\n` goes out as
-/// `\r\n`, standing in for the line discipline's ONLCR until ttys exist.
-pub fn write_bytes(bytes: &[u8]) {
+/// Writes bytes as they are under the console lock (the line discipline did the output
+/// processing: this is the console tty's output function).
+pub fn write_raw(bytes: &[u8]) {
     let _c = crate::lwkt::crit::crit();
-    let mut g = CONSOLE.lock();
-    if let Some(uart) = g.as_mut() {
-        for chunk in bytes.split_inclusive(|&b| b == b'\n') {
-            match chunk.split_last() {
-                Some((b'\n', line)) => {
-                    uart.send_bytes_exact(line);
-                    uart.send_bytes_exact(b"\r\n");
-                }
-                _ => uart.send_bytes_exact(chunk),
-            }
+    if let Some(uart) = CONSOLE.lock().as_mut() {
+        uart.send_bytes_exact(bytes);
+    }
+}
+
+/// The device vector COM1's receive interrupt arrives on (0: polled, no interrupt yet).
+static RX_VECTOR: AtomicU8 = AtomicU8::new(0);
+/// Bytes the receive interrupt moved into the console tty.
+pub static RX_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Moves what the UART received into the console tty (the receive interrupt handler,
+/// interrupts off; also the polled fallback). Drains the receiver completely: IRQ 4 is edge
+/// triggered, so a byte left behind would never raise another interrupt.
+pub fn rx_drain() {
+    loop {
+        let mut buf = [0u8; 64];
+        let n = {
+            let _c = crate::lwkt::crit::crit();
+            CONSOLE.lock().as_mut().map_or(0, |uart| uart.receive_bytes(&mut buf))
+        };
+        if n == 0 {
+            return;
+        }
+        RX_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+        // Without a console tty (not set up yet) the bytes are dropped, as a terminal
+        // nobody opened drops them.
+        if let Some(tty) = super::console_tty() {
+            tty.input(&buf[..n]);
         }
     }
 }
 
-/// Reads what the UART has received so far into `buf`, without waiting; returns the count
-/// (polled input: the interrupt-driven receive path comes with the tty layer).
-pub fn read_bytes(buf: &mut [u8]) -> usize {
-    let _c = crate::lwkt::crit::crit();
-    CONSOLE.lock().as_mut().map_or(0, |uart| uart.receive_bytes(buf))
+/// Routes COM1's IRQ 4 through the IOAPIC to a device vector on this CPU and enables the
+/// UART's receive-data interrupt. Returns the vector, or why not (input then stays polled:
+/// readers of the console drain the UART themselves).
+pub fn start_rx_interrupt() -> Result<u8, &'static str> {
+    use crate::arch::x86_64::{intr, ioapic, lapic};
+    if CONSOLE.lock().is_none() {
+        return Err("no UART");
+    }
+    let v = intr::register_any(rx_drain).ok_or("no free device vector")?;
+    if ioapic::route_isa_irq(4, v, lapic::id()).is_err() {
+        intr::unregister(v);
+        return Err("IRQ 4 not routable");
+    }
+    RX_VECTOR.store(v, Ordering::Release);
+    {
+        let _c = crate::lwkt::crit::crit();
+        if let Some(uart) = CONSOLE.lock().as_mut() {
+            uart.enable_interrupts(uart_16550::spec::registers::IER::DATA_READY);
+        }
+    }
+    // Whatever arrived before the interrupt was on.
+    rx_drain();
+    Ok(v)
 }
 
-/// True when the UART holds a received byte.
-pub fn input_ready() -> bool {
+/// The receive interrupt's vector, if interrupts are on.
+pub fn rx_vector() -> Option<u8> {
+    match RX_VECTOR.load(Ordering::Acquire) {
+        0 => None,
+        v => Some(v),
+    }
+}
+
+/// Puts the UART in loopback mode, sends `bytes` (at most 16: the receive FIFO) so that it
+/// receives them as if typed, and leaves loopback mode; nothing reaches the line (the
+/// receive-interrupt test). The console lock is held throughout, so no other output is
+/// looped back into the input.
+pub fn loopback_inject(bytes: &[u8]) {
+    use uart_16550::spec::registers::{LSR, MCR};
+    const MCR_PORT: u16 = COM1 + 4;
     let _c = crate::lwkt::crit::crit();
-    CONSOLE
-        .lock()
-        .as_mut()
-        .is_some_and(|uart| uart.lsr().contains(uart_16550::spec::registers::LSR::DATA_READY))
+    let mut g = CONSOLE.lock();
+    let Some(uart) = g.as_mut() else { return };
+    let wait_empty = |uart: &mut Uart| {
+        for _ in 0..1_000_000 {
+            if uart.lsr().contains(LSR::TRANSMITTER_EMPTY) {
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    };
+    wait_empty(uart);
+    let mcr = uart.mcr();
+    let mut port = x86_64::instructions::port::Port::<u8>::new(MCR_PORT);
+    // SAFETY: COM1's registers belong to the console driver, whose lock is held; only the
+    // loopback bit changes and is restored below.
+    unsafe { port.write((mcr | MCR::LOOP_BACK).bits()) };
+    uart.send_bytes_exact(&bytes[..bytes.len().min(16)]);
+    wait_empty(uart);
+    // SAFETY: as above: back to the saved modem control value.
+    unsafe { port.write(mcr.bits()) };
 }
 
 struct Locked<'a>(MutexGuard<'a, Option<Uart>>);

@@ -17,6 +17,8 @@ pub trait CharDev: Send + Sync {
     fn poll(&self, events: u16) -> u16;
     /// The last close of the file.
     fn close(&self, flags: u32);
+    /// The device's knotes, when its readiness changes (a tty).
+    fn knlist(&self) -> Option<&crate::event::KnList>;
 }
 
 /// A driver from the device table, as an open file drives it.
@@ -37,6 +39,9 @@ impl CharDev for DriverDev {
     }
     fn close(&self, flags: u32) {
         self.0.close(flags)
+    }
+    fn knlist(&self) -> Option<&crate::event::KnList> {
+        self.0.knlist()
     }
 }
 

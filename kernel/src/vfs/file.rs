@@ -100,7 +100,8 @@ impl File {
     pub fn knlist(&self) -> Option<&KnList> {
         match &self.backing {
             Backing::Pipe { pipe, .. } => Some(pipe.knotes()),
-            _ => None,
+            Backing::Device(d) => d.knlist(),
+            Backing::Vnode => None,
         }
     }
 
