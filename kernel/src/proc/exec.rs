@@ -126,6 +126,11 @@ fn exec_depth(
     let old = user.replace_vmspace(vs.clone());
     drop(old);
     p.fd.close_on_exec();
+    // Caught signals go back to their default action (the handlers are gone with the image);
+    // ignored ones stay ignored.
+    for a in p.sigacts.lock().iter_mut().filter(|a| a.handler > 1) {
+        *a = super::SigAction::default();
+    }
     *p.exe.lock() = Some(h.clone());
     let base = name_of(path);
     *p.comm.lock() = base[..base.len().min(15)].to_vec();

@@ -1,26 +1,37 @@
-//! Process exit (DragonFly's kern_exit.c). With one process so far, PID 1's exit ends the
-//! machine with its status; waiting parents, zombies and reparenting come with fork.
+//! Process exit (DragonFly's kern_exit.c): the descriptors close, the address space goes,
+//! the process becomes a zombie holding its wait status for its parent (its children pass
+//! to PID 1), and the thread ends. PID 1's end ends the machine with its status.
 use super::Lwp;
 use alloc::sync::Arc;
 
-/// Ends the process `lwp` belongs to with `status`. Never returns.
-pub fn exit_process(lwp: &Arc<Lwp>, status: i32) -> ! {
-    lwp.proc.fd.close_all();
+/// Ends the process `lwp` belongs to with exit code `code` (0-255). Never returns.
+pub fn exit_process(lwp: &Arc<Lwp>, code: i32) -> ! {
     if lwp.proc.pid == 1 {
-        super::init::exited(status);
+        lwp.proc.fd.close_all();
+        super::init::exited(code);
     }
-    crate::kprintln!("proc: pid {} exited with status {} (no parent to reap it yet)", lwp.proc.pid, status);
-    crate::lwkt::sched::curthread().set_user(None);
-    crate::lwkt::sched::exit()
+    finish(lwp, (code & 0xff) << 8)
 }
 
 /// Ends the process after a fatal signal (the default action of SIGSEGV and the like).
 pub fn kill_process(lwp: &Arc<Lwp>, sig: i32) -> ! {
-    lwp.proc.fd.close_all();
     if lwp.proc.pid == 1 {
+        lwp.proc.fd.close_all();
         super::init::killed(sig);
     }
-    crate::kprintln!("proc: pid {} killed by signal {}", lwp.proc.pid, sig);
-    crate::lwkt::sched::curthread().set_user(None);
+    finish(lwp, sig & 0x7f)
+}
+
+fn finish(lwp: &Arc<Lwp>, wstatus: i32) -> ! {
+    let p = &lwp.proc;
+    p.fd.close_all();
+    let td = crate::lwkt::sched::curthread();
+    // The thread's user state (and with it this lwp) is freed when the thread is reaped;
+    // from here on it runs on the kernel's page tables only.
+    if let Some(u) = td.user() {
+        u.retire();
+    }
+    super::fork::release_vfork_parent(p);
+    super::tree::make_zombie(p, wstatus);
     crate::lwkt::sched::exit()
 }

@@ -42,7 +42,7 @@ fn run(path: &str, args: &[&str]) -> ! {
         }
         Err(e) => log::warn!("init: no /dev/console (errno {}); starting without fds 0-2", e),
     }
-    let p = Proc::new(fd, root.root.clone(), root.cwd.clone());
+    let Ok(p) = Proc::new(fd, root.root.clone(), root.cwd.clone()) else { fail("no pid for PID 1") };
     let lwp = Lwp::first(p);
     let Ok(vs) = VmSpace::new() else { fail("no memory for an address space") };
     let Some(md) = UserMd::new(lwp.clone(), vs) else { fail("no memory for FPU state") };

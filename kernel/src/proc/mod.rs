@@ -3,11 +3,13 @@
 //! ABI it runs under), an `Lwp` is one thread of it, carried by one LWKT thread whose user
 //! state is a [`usermd::UserMd`].
 //!
-//! This first milestone runs one process, PID 1, from exec to exit; fork, wait and signal
-//! delivery build on these structures next.
+//! Processes live in the [`tree`] from fork to their reaping; signal delivery builds on
+//! these structures next.
 pub mod exec;
 pub mod exit;
+pub mod fork;
 pub mod init;
+pub mod tree;
 pub mod usermd;
 
 use crate::lwkt::sched::try_curthread;
@@ -18,7 +20,7 @@ use crate::vfs::namecache::NcHandle;
 use crate::vfs::nlookup::Ctx;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Resource limits (RLIMIT_*), Linux numbering.
 pub const RLIM_NLIMITS: usize = 16;
@@ -45,8 +47,14 @@ pub const NSIG: usize = 64;
 pub struct Proc {
     /// Process id.
     pub pid: u32,
-    /// Parent's pid (0 for PID 1).
+    /// Parent's pid (0 for PID 1); changed under the tree's lock.
     pub ppid: AtomicU32,
+    /// Process group.
+    pub pgid: AtomicU32,
+    /// Session.
+    pub sid: AtomicU32,
+    /// The wait status once the process has ended (a zombie until its parent reaps it).
+    pub zombie: SpinLock<Option<i32>>,
     /// The descriptor table.
     pub fd: Arc<FileDesc>,
     /// Working directory.
@@ -65,6 +73,8 @@ pub struct Proc {
     pub sigacts: SpinLock<[SigAction; NSIG]>,
     /// (soft, hard) resource limits.
     pub rlimits: SpinLock<[(u64, u64); RLIM_NLIMITS]>,
+    /// A vfork child still borrowing its parent's memory (the parent sleeps until it clears).
+    pub in_vfork: AtomicBool,
 }
 
 /// One thread of a process.
@@ -81,8 +91,6 @@ pub struct Lwp {
     pub robust_list: AtomicU64,
 }
 
-static NEXT_PID: AtomicU32 = AtomicU32::new(1);
-
 fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
     let mut r = [(RLIM_INFINITY, RLIM_INFINITY); RLIM_NLIMITS];
     const RLIMIT_STACK: usize = 3;
@@ -94,20 +102,52 @@ fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
 
 impl Proc {
     /// A new process with a fresh pid, the given descriptor table, root and working
-    /// directory, and root's credentials.
-    pub fn new(fd: Arc<FileDesc>, root: NcHandle, cwd: NcHandle) -> Arc<Proc> {
-        Arc::new(Proc {
-            pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
-            ppid: AtomicU32::new(0),
-            fd,
-            cwd: SpinLock::new(cwd),
-            root: SpinLock::new(root),
-            cred: SpinLock::new(Cred::root()),
-            umask: AtomicU32::new(0o022),
-            comm: SpinLock::new(Vec::new()),
-            exe: SpinLock::new(None),
-            sigacts: SpinLock::new([SigAction::default(); NSIG]),
-            rlimits: SpinLock::new(default_rlimits()),
+    /// directory, and root's credentials, entered in the process tree. `EAGAIN` when every
+    /// pid is taken.
+    pub fn new(fd: Arc<FileDesc>, root: NcHandle, cwd: NcHandle) -> Result<Arc<Proc>, i32> {
+        tree::insert_new(|pid| {
+            Ok(Arc::new(Proc {
+                pid,
+                ppid: AtomicU32::new(0),
+                pgid: AtomicU32::new(pid),
+                sid: AtomicU32::new(pid),
+                zombie: SpinLock::new(None),
+                fd,
+                cwd: SpinLock::new(cwd),
+                root: SpinLock::new(root),
+                cred: SpinLock::new(Cred::root()),
+                umask: AtomicU32::new(0o022),
+                comm: SpinLock::new(Vec::new()),
+                exe: SpinLock::new(None),
+                sigacts: SpinLock::new([SigAction::default(); NSIG]),
+                rlimits: SpinLock::new(default_rlimits()),
+                in_vfork: AtomicBool::new(false),
+            }))
+        })
+    }
+
+    /// fork's copy of this process: a fresh pid with this one as parent, the descriptor
+    /// table `make_fd(pid)` makes, and everything else inherited.
+    pub fn fork(&self, make_fd: impl FnOnce(u32) -> Result<Arc<FileDesc>, i32>) -> Result<Arc<Proc>, i32> {
+        tree::insert_new(|pid| {
+            let fd = make_fd(pid)?;
+            Ok(Arc::new(Proc {
+                pid,
+                ppid: AtomicU32::new(self.pid),
+                pgid: AtomicU32::new(self.pgid.load(Ordering::Relaxed)),
+                sid: AtomicU32::new(self.sid.load(Ordering::Relaxed)),
+                zombie: SpinLock::new(None),
+                fd,
+                cwd: SpinLock::new(self.cwd.lock().clone()),
+                root: SpinLock::new(self.root.lock().clone()),
+                cred: SpinLock::new(self.cred.lock().clone()),
+                umask: AtomicU32::new(self.umask.load(Ordering::Relaxed)),
+                comm: SpinLock::new(self.comm.lock().clone()),
+                exe: SpinLock::new(self.exe.lock().clone()),
+                sigacts: SpinLock::new(*self.sigacts.lock()),
+                rlimits: SpinLock::new(*self.rlimits.lock()),
+                in_vfork: AtomicBool::new(false),
+            }))
         })
     }
 
@@ -130,7 +170,8 @@ impl Lwp {
     }
 }
 
-/// The lwp the running thread carries, if it runs a process.
-pub fn curlwp() -> Option<Arc<Lwp>> {
-    try_curthread()?.user().map(|u| u.lwp.clone())
+/// The lwp the running thread carries, if it runs a process. Borrowed from the thread, not
+/// counted: a thread that exits from deep in a call leaves no reference behind.
+pub fn curlwp() -> Option<&'static Arc<Lwp>> {
+    try_curthread()?.user().map(|u| &u.lwp)
 }

@@ -10,7 +10,7 @@ use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::registers::model_specific::{FsBase, KernelGsBase};
 use x86_64::VirtAddr;
 
@@ -62,6 +62,9 @@ pub struct UserMd {
     vmspace: UnsafeCell<Arc<VmSpace>>,
     /// The lwp this thread runs (a `proc::Lwp`).
     pub lwp: Arc<super::Lwp>,
+    /// Set when the process has exited: the switch no longer loads this state, and the
+    /// address space may go.
+    retired: AtomicBool,
 }
 
 // SAFETY: `vmspace` is changed only by the thread itself (exec) in a critical section and
@@ -77,7 +80,44 @@ impl UserMd {
             gs_base: AtomicU64::new(0),
             vmspace: UnsafeCell::new(vs),
             lwp,
+            retired: AtomicBool::new(false),
         })
+    }
+
+    /// fork: state for the child's thread, running `lwp` in `vs`, with a copy of the calling
+    /// thread's live FPU registers and FS/GS bases. Called by the parent, on its own CPU.
+    pub fn fork_child(&self, lwp: Arc<super::Lwp>, vs: Arc<VmSpace>) -> Option<UserMd> {
+        let child = UserMd::new(lwp, vs)?;
+        let _c = crate::lwkt::crit::crit();
+        // SAFETY: the child's own area, sized and aligned for XSAVE; the registers are the
+        // caller's (the kernel never uses them), so this snapshots the parent's state.
+        unsafe { fpu::save(child.fpu.ptr()) };
+        child.fs_base.store(FsBase::read().as_u64(), Ordering::Relaxed);
+        child.gs_base.store(KernelGsBase::read().as_u64(), Ordering::Relaxed);
+        Some(child)
+    }
+
+    /// Loads this state into the CPU (FPU registers, FS/GS bases, address space): the switch
+    /// does it for a resumed thread; a new process thread does it once before its first
+    /// entry to user mode.
+    pub fn load(&self) {
+        let _c = crate::lwkt::crit::crit();
+        // SAFETY: the area holds a valid image (made by init_area or a save).
+        unsafe { fpu::restore(self.fpu.ptr()) };
+        FsBase::write(VirtAddr::new_truncate(self.fs_base.load(Ordering::Relaxed)));
+        KernelGsBase::write(VirtAddr::new_truncate(self.gs_base.load(Ordering::Relaxed)));
+        let vs = self.vmspace();
+        if !VmSpace::current().is_some_and(|c| Arc::ptr_eq(&c, &vs)) {
+            vs.activate();
+        }
+    }
+
+    /// The process has exited: stop loading this state and put the CPU back on the kernel
+    /// page tables, so the address space can be freed while the thread finishes.
+    pub fn retire(&self) {
+        let _c = crate::lwkt::crit::crit();
+        self.retired.store(true, Ordering::Relaxed);
+        VmSpace::deactivate();
     }
 
     /// The address space.
@@ -99,21 +139,14 @@ impl UserMd {
 /// Called by the LWKT switch, on the old thread's stack in a critical section, just before
 /// switching from `prev` to `next`: saves `prev`'s user registers and loads `next`'s.
 pub fn switch_user_state(prev: &Thread, next: &Thread) {
-    if let Some(u) = prev.user() {
+    if let Some(u) = prev.user().filter(|u| !u.retired.load(Ordering::Relaxed)) {
         u.fs_base.store(FsBase::read().as_u64(), Ordering::Relaxed);
         u.gs_base.store(KernelGsBase::read().as_u64(), Ordering::Relaxed);
         // SAFETY: the area is prev's own, sized and aligned for XSAVE.
         unsafe { fpu::save(u.fpu.ptr()) };
     }
-    if let Some(u) = next.user() {
-        // SAFETY: the area holds a valid image (made by init_area or a save).
-        unsafe { fpu::restore(u.fpu.ptr()) };
-        FsBase::write(VirtAddr::new_truncate(u.fs_base.load(Ordering::Relaxed)));
-        KernelGsBase::write(VirtAddr::new_truncate(u.gs_base.load(Ordering::Relaxed)));
-        let vs = u.vmspace();
-        if !VmSpace::current().is_some_and(|c| Arc::ptr_eq(&c, &vs)) {
-            vs.activate();
-        }
+    if let Some(u) = next.user().filter(|u| !u.retired.load(Ordering::Relaxed)) {
+        u.load();
     }
 }
 

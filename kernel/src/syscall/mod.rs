@@ -40,7 +40,7 @@ const fn err(errno: u64) -> u64 {
 pub fn syscall_dispatch(frame: &mut TrapFrame) {
     // A thread that runs a process goes through its ABI's table.
     if let Some(lwp) = crate::proc::curlwp() {
-        linux::dispatch(&lwp, frame);
+        linux::dispatch(lwp, frame);
         return;
     }
     frame.rax = match frame.orig_rax() {

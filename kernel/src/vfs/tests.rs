@@ -47,6 +47,15 @@ impl Scratch {
         let r = mount.root();
         drop(ctx);
         drop(mount);
+        // Worker threads report done before their closures (and the contexts those hold)
+        // are dropped: give stragglers a moment to let the mount go. Ours: the mount table,
+        // the covered entry's mark, and `r`.
+        for _ in 0..100 {
+            if Arc::strong_count(&r.mount) <= 3 {
+                break;
+            }
+            let _ = crate::lwkt::sleep::tsleep(crate::lwkt::sleep::ident_of(&r), 0, "unmount", 1);
+        }
         e(mount::unmount(r), "unmount")?;
         e(remove_at(&root, None, &dir, true), "rmdir scratch")?;
         Ok(())

@@ -144,7 +144,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         // signal from a fault takes its default action and ends the process.
         if let Some(lwp) = crate::proc::curlwp() {
             x86_64::instructions::interrupts::enable();
-            crate::proc::exit::kill_process(&lwp, fault_signal(frame.vector, vm_fault));
+            crate::proc::exit::kill_process(lwp, fault_signal(frame.vector, vm_fault));
         }
         // What user code did goes back to whoever sent the CPU to user mode, not to the
         // fatal report (which stays for kernel-mode faults and NMI/#DF/#MC).

@@ -2,12 +2,22 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, mem, misc, proc, time};
+use super::{file, lifecycle, mem, misc, proc, time};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
+    (nr::clone, lifecycle::clone),
+    (nr::fork, lifecycle::fork),
+    (nr::vfork, lifecycle::vfork),
+    (nr::execve, lifecycle::execve),
+    (nr::wait4, lifecycle::wait4),
+    (nr::setpgid, lifecycle::setpgid),
+    (nr::getpgrp, lifecycle::getpgrp),
+    (nr::setsid, lifecycle::setsid),
+    (nr::getpgid, lifecycle::getpgid),
+    (nr::getsid, lifecycle::getsid),
     (nr::write, file::write),
     (nr::open, file::open),
     (nr::close, file::close),
