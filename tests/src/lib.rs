@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod fault;
+pub mod init;
 pub mod ktap;
 pub mod run;
 pub mod scenarios;
