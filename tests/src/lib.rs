@@ -5,6 +5,7 @@
 //! host with canned output, including the cases that must fail.
 
 pub mod check;
+pub mod conformance;
 pub mod fault;
 pub mod init;
 pub mod ktap;
