@@ -5,7 +5,9 @@
 //! host with canned output, including the cases that must fail.
 
 pub mod check;
+pub mod conformance;
 pub mod fault;
+pub mod init;
 pub mod ktap;
 pub mod run;
 pub mod scenarios;

@@ -18,11 +18,15 @@ pub enum Image {
     Truncated,
     /// There is no `boot/kernel/kernel`.
     Missing,
+    /// The real image plus the programs of tests/conformance at `/bin/NAME-musl` and
+    /// `/bin/NAME-glibc`.
+    Conformance,
 }
 
 impl Image {
     /// Every variant, the normal one first.
-    pub const ALL: [Image; 4] = [Image::Normal, Image::Garbage, Image::Truncated, Image::Missing];
+    pub const ALL: [Image; 5] =
+        [Image::Normal, Image::Garbage, Image::Truncated, Image::Missing, Image::Conformance];
 
     /// The variant's name: its archive is `target/image/<name>.cpio`.
     pub fn name(self) -> &'static str {
@@ -31,6 +35,7 @@ impl Image {
             Image::Garbage => "garbage",
             Image::Truncated => "truncated",
             Image::Missing => "missing",
+            Image::Conformance => "conformance",
         }
     }
 }
@@ -91,7 +96,7 @@ pub fn all() -> Vec<Scenario> {
     let normal =
         |name, smp, cmdline, exit, check| Scenario { name, image: Image::Normal, smp, cmdline, exit, check };
     let bad_image = |name, image, check| Scenario { name, image, smp: 1, cmdline: "", exit: loader, check };
-    vec![
+    let mut out = vec![
         normal("ktest-smp1", 1, "ktest=all", ok, ktest),
         normal("ktest-smp2", 2, "ktest=all", ok, ktest),
         normal("ktest-smp4", 4, "ktest=all", ok, ktest),
@@ -102,7 +107,9 @@ pub fn all() -> Vec<Scenario> {
         bad_image("loader-garbage", Image::Garbage, loader_not_elf),
         bad_image("loader-truncated", Image::Truncated, loader_truncated),
         bad_image("loader-missing", Image::Missing, loader_not_found),
-    ]
+    ];
+    out.extend(crate::conformance::scenarios());
+    out
 }
 
 /// The boot lines every kernel prints, then one case per KTAP result and a consistency check.
@@ -238,6 +245,7 @@ mod tests {
         let smps: Vec<_> = all().iter().filter(|s| s.cmdline == "ktest=all").map(|s| s.smp).collect();
         assert_eq!(smps, [1, 2, 4]);
         assert!(all().iter().all(|s| s.exit != 0));
+        assert!(all().iter().any(|s| s.name.starts_with("conformance-")));
     }
 
     #[test]

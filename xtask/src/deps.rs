@@ -1,7 +1,9 @@
 //! The host tools Damselfly needs, and installing them on Debian.
 //!
 //! QEMU boots the system, cpio packs the root image, musl-gcc builds static C test programs
-//! and Debian's busybox-static is the first outside binary the root image carries.
+//! and Debian's busybox-static is the first outside binary the root image carries. A static
+//! glibc (gcc and Debian's libc6-dev) is optional: it builds the glibc twins of the
+//! conformance programs, and is installed with the rest as root on Debian.
 
 use crate::paths::{root, TARGET};
 use crate::Result;
@@ -15,7 +17,7 @@ struct Tool {
     present: fn() -> bool,
 }
 
-const TOOLS: [Tool; 4] = [
+const TOOLS: [Tool; 5] = [
     Tool {
         what: "qemu-system-x86_64",
         package: "qemu-system-x86",
@@ -23,8 +25,22 @@ const TOOLS: [Tool; 4] = [
     },
     Tool { what: "cpio", package: "cpio", present: || in_path("cpio") },
     Tool { what: "musl-gcc", package: "musl-tools", present: || in_path("musl-gcc") },
+    // musl-gcc is a wrapper around gcc, which musl-tools does not pull in.
+    Tool { what: "gcc", package: "gcc", present: || in_path("gcc") },
     Tool { what: "/bin/busybox (statically linked)", package: "busybox-static", present: busybox_is_static },
 ];
+
+/// Wanted but not required: without it the glibc conformance programs are not built.
+const OPTIONAL: [Tool; 1] =
+    [Tool { what: "gcc with a static glibc (libc.a)", package: "libc6-dev", present: static_glibc }];
+
+/// True when `gcc -static` can link against glibc: gcc knows a `libc.a`.
+pub fn static_glibc() -> bool {
+    Command::new("gcc")
+        .arg("-print-file-name=libc.a")
+        .output()
+        .is_ok_and(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).is_absolute())
+}
 
 fn in_path(name: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -70,21 +86,33 @@ fn missing_packages() -> Vec<&'static Tool> {
     TOOLS.iter().filter(|t| !(t.present)()).collect()
 }
 
+fn missing_optional() -> Vec<&'static Tool> {
+    OPTIONAL.iter().filter(|t| !(t.present)()).collect()
+}
+
 /// Makes sure every tool is there: installs missing ones as root on Debian, otherwise says
 /// exactly what to install and fails.
 pub fn ensure() -> Result<()> {
     check_rust_target()?;
     let missing = missing_packages();
-    if missing.is_empty() {
+    let can_install = Path::new("/etc/debian_version").exists() && is_root();
+    let optional = if can_install { missing_optional() } else { Vec::new() };
+    if missing.is_empty() && optional.is_empty() {
         return Ok(());
     }
-    let packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
-    let list =
-        missing.iter().map(|t| format!("  {} (Debian package {})", t.what, t.package)).collect::<Vec<_>>();
-    if Path::new("/etc/debian_version").exists() && is_root() {
+    let packages: Vec<&str> = missing.iter().chain(&optional).map(|t| t.package).collect();
+    let list = missing
+        .iter()
+        .chain(&optional)
+        .map(|t| format!("  {} (Debian package {})", t.what, t.package))
+        .collect::<Vec<_>>();
+    if can_install {
         eprintln!("xtask: installing missing tools:\n{}", list.join("\n"));
         apt_get(&["update"])?;
         apt_get(&[&["install", "-y", "--no-install-recommends"][..], &packages].concat())?;
+        if let Some(t) = missing_optional().first() {
+            eprintln!("xtask: warning: still no {} after installing {}", t.what, t.package);
+        }
         let still: Vec<&str> = missing_packages().iter().map(|t| t.what).collect();
         if still.is_empty() {
             return Ok(());
@@ -129,6 +157,7 @@ mod tests {
     #[test]
     fn every_tool_names_its_debian_package() {
         let packages: Vec<_> = TOOLS.iter().map(|t| t.package).collect();
-        assert_eq!(packages, ["qemu-system-x86", "cpio", "musl-tools", "busybox-static"]);
+        assert_eq!(packages, ["qemu-system-x86", "cpio", "musl-tools", "gcc", "busybox-static"]);
+        assert_eq!(OPTIONAL.map(|t| t.package), ["libc6-dev"]);
     }
 }

@@ -1,10 +1,13 @@
 //! The root images: a cpio newc archive holding `boot/kernel/kernel` and the files of rootfs/,
-//! plus broken variants the loader must refuse.
+//! plus broken variants the loader must refuse, the `conformance` variant that also holds the
+//! programs of tests/conformance, and the `run` image of `cargo xtask run --file`.
 //!
 //! Archives are reproducible: a sorted member list, owner 0:0, fixed modes and mtimes and
 //! inode numbers, written by our own newc writer (plus the special nodes of rootfs/nodes.txt).
 
 use crate::cargo_build::build_components;
+use crate::conformance;
+use crate::guest_file::GuestFile;
 use crate::newc;
 use crate::paths::{self, root};
 use crate::Result;
@@ -20,22 +23,40 @@ const GARBAGE_LEN: usize = 64 * 1024;
 /// mtime of every staged file: a fixed date so rebuilding changes no archive byte.
 const MTIME_SECS: u64 = 1_700_000_000;
 
-/// Builds the loader and the kernel, then every image variant.
+/// Name of the image `cargo xtask run --file` boots: `target/image/run.cpio`.
+const RUN_IMAGE: &str = "run";
+
+/// Builds the loader, the kernel and the conformance programs, then every image variant.
 pub fn build_all() -> Result<()> {
     let kernel_path = build_components()?;
     let kernel = fs::read(&kernel_path).map_err(|e| format!("{}: {e}", kernel_path.display()))?;
+    let programs = conformance::build()?;
     for variant in Image::ALL {
         let staging = paths::image_dir().join(variant.name());
-        stage(&staging, kernel_for(variant, &kernel).as_deref())?;
+        let extra = if variant == Image::Conformance { &programs[..] } else { &[] };
+        stage(&staging, kernel_for(variant, &kernel).as_deref(), extra)?;
         pack(&staging, &paths::image(variant))?;
     }
     Ok(())
 }
 
+/// Builds everything, then the normal image plus `files` as its own archive (the normal image
+/// stays as it is); returns the archive's path.
+pub fn build_with_files(files: &[GuestFile]) -> Result<PathBuf> {
+    build_all()?;
+    let elf = paths::kernel_elf();
+    let kernel = fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let staging = paths::image_dir().join(RUN_IMAGE);
+    let out = paths::image_dir().join(format!("{RUN_IMAGE}.cpio"));
+    stage(&staging, Some(&kernel), files)?;
+    pack(&staging, &out)?;
+    Ok(out)
+}
+
 /// What a variant holds at `boot/kernel/kernel`, if anything.
 fn kernel_for(variant: Image, kernel: &[u8]) -> Option<Vec<u8>> {
     match variant {
-        Image::Normal => Some(kernel.to_vec()),
+        Image::Normal | Image::Conformance => Some(kernel.to_vec()),
         Image::Garbage => Some(garbage()),
         Image::Truncated => Some(kernel[..kernel.len() / 3].to_vec()),
         Image::Missing => None,
@@ -59,8 +80,9 @@ fn io<T>(what: &Path, r: std::io::Result<T>) -> Result<T> {
     r.map_err(|e| format!("{}: {e}", what.display()))
 }
 
-/// Recreates `staging` with the kernel (if any) and everything under rootfs/etc.
-fn stage(staging: &Path, kernel: Option<&[u8]>) -> Result<()> {
+/// Recreates `staging` with the kernel (if any), everything under rootfs/etc and `extra`
+/// (which keep their host modes; a later one with the same guest path is an error).
+fn stage(staging: &Path, kernel: Option<&[u8]>, extra: &[GuestFile]) -> Result<()> {
     if staging.exists() {
         io(staging, fs::remove_dir_all(staging))?;
     }
@@ -75,8 +97,17 @@ fn stage(staging: &Path, kernel: Option<&[u8]>) -> Result<()> {
     if etc.is_dir() {
         copy_tree(&etc, &staging.join("etc"))?;
     }
+    for (i, f) in extra.iter().enumerate() {
+        if extra[..i].iter().any(|e| e.guest == f.guest) {
+            return Err(format!("two files for `/{}` in the image", f.guest));
+        }
+        f.stage(staging)?;
+    }
     for p in tree(staging)? {
         normalize(&staging.join(p))?;
+    }
+    for f in extra {
+        f.restore_mode(staging, f.mode()?)?;
     }
     Ok(())
 }
@@ -245,7 +276,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-image-test-{}", std::process::id()));
         let staging = dir.join("stage");
         let _ = fs::remove_dir_all(&dir);
-        stage(&staging, Some(b"\x7fELF-kernel")).unwrap();
+        stage(&staging, Some(b"\x7fELF-kernel"), &[]).unwrap();
         let out = dir.join("t.cpio");
         pack(&staging, &out).unwrap();
         let bytes = fs::read(&out).unwrap();
@@ -253,9 +284,32 @@ mod tests {
         assert_eq!(k.data, b"\x7fELF-kernel");
         assert_eq!((k.header.uid, k.header.gid), (0, 0));
         // Packing again gives the same bytes.
-        stage(&staging, Some(b"\x7fELF-kernel")).unwrap();
+        stage(&staging, Some(b"\x7fELF-kernel"), &[]).unwrap();
         pack(&staging, &out).unwrap();
         assert_eq!(fs::read(&out).unwrap(), bytes);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn extra_files_keep_their_mode_and_may_not_collide() {
+        let dir = std::env::temp_dir().join(format!("xtask-image-extra-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let host = dir.join("prog");
+        fs::write(&host, b"\x7fELF-prog").unwrap();
+        fs::set_permissions(&host, fs::Permissions::from_mode(0o750)).unwrap();
+        let extra = [GuestFile { host: host.clone(), guest: "usr/bin/prog".into() }];
+        let staging = dir.join("stage");
+        stage(&staging, Some(b"\x7fELF-kernel"), &extra).unwrap();
+        let out = dir.join("t.cpio");
+        pack(&staging, &out).unwrap();
+        let bytes = fs::read(&out).unwrap();
+        let p = abi::cpio::find(&bytes, "usr/bin/prog").unwrap().unwrap();
+        assert_eq!((p.data, p.header.mode), (&b"\x7fELF-prog"[..], 0o100750));
+        assert_eq!(abi::cpio::find(&bytes, "usr/bin").unwrap().unwrap().header.mode, 0o040755);
+        assert!(abi::cpio::find(&bytes, abi::boot::KERNEL_PATH).unwrap().is_some());
+        let twice = [extra[0].clone(), extra[0].clone()];
+        assert!(stage(&staging, None, &twice).unwrap_err().contains("two files"));
         fs::remove_dir_all(&dir).unwrap();
     }
 

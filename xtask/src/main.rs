@@ -4,12 +4,15 @@
 
 mod boottime;
 mod cargo_build;
+mod conformance;
 mod deps;
 mod gdb;
+mod guest_file;
 mod image;
 mod newc;
 mod paths;
 mod qemu;
+mod run_program;
 mod syscalls;
 mod test;
 
@@ -23,7 +26,13 @@ usage: cargo xtask <command> [options]
 
 commands:
   build                                   build the loader, the kernel and the root images
-  run [--smp N] [--mem SIZE] [-- ARGS]    boot in QEMU, serial console here (Ctrl-A X quits)
+  run [--smp N] [--mem SIZE] [-- ARGS]    boot in QEMU, serial console here (Ctrl-A X quits);
+                                          ARGS are kernel command-line words
+  run [--file HOST[:GUEST]]... [--kernel-args \"WORDS\"] [--smp N] [--mem SIZE] -- /PROG ARGS
+                                          run PROG as PID 1 (console as its terminal) and exit
+                                          with its status; each --file puts HOST in the image
+                                          at GUEST (default /bin/<name>); kernel words default
+                                          to log=warn
   test [--no-host] [SCENARIO...]          host unit tests, then every QEMU scenario
   gdb [--smp N] [--mem SIZE] [-- ARGS]    boot paused with a gdb stub on :1234
   boottime [--runs N]                     time QEMU start to kernel banner (median of N)
@@ -36,7 +45,12 @@ struct Opts {
     mem: String,
     runs: u32,
     no_host: bool,
-    /// Words after `--`: the kernel command line.
+    /// `--file` values, in order.
+    files: Vec<String>,
+    /// `--kernel-args` value.
+    kernel_words: Option<String>,
+    /// Words after `--`: kernel command-line words, or (when the first is an absolute path)
+    /// the program `run` starts as PID 1 and its arguments.
     kernel_args: Vec<String>,
     /// Other words (test scenario filters).
     words: Vec<String>,
@@ -51,6 +65,8 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Opts> {
         mem: qemu::DEFAULT_MEM.to_string(),
         runs: 5,
         no_host: false,
+        files: Vec::new(),
+        kernel_words: None,
         kernel_args: Vec::new(),
         words: Vec::new(),
     };
@@ -72,6 +88,8 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Opts> {
                 "--smp" => o.smp = num()?,
                 "--runs" => o.runs = num()?,
                 "--mem" => o.mem = v.clone(),
+                "--file" => o.files.push(v.clone()),
+                "--kernel-args" => o.kernel_words = Some(v.clone()),
                 _ => unreachable!("every allowed flag is handled"),
             }
         }
@@ -86,8 +104,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     match dispatch(cmd, rest) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("xtask: error: {e}");
             ExitCode::FAILURE
@@ -95,49 +112,82 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs one command; `Ok(false)` means it ran and reported a failure itself.
-fn dispatch(cmd: &str, rest: &[String]) -> Result<bool> {
+/// Success or failure as an exit code.
+fn verdict(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `run`: a program as PID 1 when the words after `--` start with an absolute path, else a
+/// plain boot with those words as the kernel command line.
+fn run(o: &Opts) -> Result<ExitCode> {
+    if o.kernel_args.first().is_some_and(|w| w.starts_with('/')) {
+        let status = run_program::run(&run_program::ProgramRun {
+            smp: o.smp,
+            mem: &o.mem,
+            files: &o.files,
+            kernel_words: o.kernel_words.as_deref(),
+            program: &o.kernel_args,
+        })?;
+        return Ok(ExitCode::from(status));
+    }
+    if !o.files.is_empty() {
+        return Err("--file needs a program to run: `-- /GUEST/PROG ARGS...`".into());
+    }
+    image::build_all()?;
+    let words: Vec<&str> = o
+        .kernel_words
+        .iter()
+        .flat_map(|w| w.split_whitespace())
+        .chain(o.kernel_args.iter().map(String::as_str))
+        .collect();
+    let status = qemu::run_interactive(&qemu::Boot::normal(o.smp, &o.mem, &words.join(" ")), false)?;
+    // 33 is the kernel's "all well" exit; 0 is Ctrl-A X or a power-off.
+    Ok(verdict(matches!(status, Some(0) | Some(33))))
+}
+
+/// Runs one command; a failure exit code means it ran and reported the failure itself.
+fn dispatch(cmd: &str, rest: &[String]) -> Result<ExitCode> {
     let boot = ["--smp", "--mem", "--"];
     match cmd {
         "build" => {
             parse(rest, &[])?;
             deps::ensure()?;
             image::build_all()?;
-            Ok(true)
+            Ok(ExitCode::SUCCESS)
         }
         "run" => {
-            let o = parse(rest, &boot)?;
+            let o = parse(rest, &["--smp", "--mem", "--file", "--kernel-args", "--"])?;
             deps::ensure()?;
-            image::build_all()?;
-            let status =
-                qemu::run_interactive(&qemu::Boot::normal(o.smp, &o.mem, &o.kernel_args.join(" ")), false)?;
-            // 33 is the kernel's "all well" exit; 0 is Ctrl-A X or a power-off.
-            Ok(matches!(status, Some(0) | Some(33)))
+            run(&o)
         }
         "test" => {
             let o = parse(rest, &["--no-host", WORDS])?;
             deps::ensure()?;
-            test::run(!o.no_host, &o.words)
+            test::run(!o.no_host, &o.words).map(verdict)
         }
         "gdb" => {
             let o = parse(rest, &boot)?;
             deps::ensure()?;
             image::build_all()?;
-            gdb::run(&qemu::Boot::normal(o.smp, &o.mem, &o.kernel_args.join(" ")))
+            gdb::run(&qemu::Boot::normal(o.smp, &o.mem, &o.kernel_args.join(" "))).map(verdict)
         }
         "boottime" => {
             let o = parse(rest, &["--runs"])?;
             deps::ensure()?;
             image::build_all()?;
-            boottime::run(o.runs)
+            boottime::run(o.runs).map(verdict)
         }
         "syscalls" => {
             parse(rest, &[])?;
-            Ok(syscalls::run())
+            Ok(verdict(syscalls::run()))
         }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
-            Ok(true)
+            Ok(ExitCode::SUCCESS)
         }
         _ => Err(format!("unknown command `{cmd}`\n\n{USAGE}")),
     }
@@ -160,6 +210,31 @@ mod tests {
         .unwrap();
         assert_eq!((o.smp, o.mem.as_str()), (4, "1G"));
         assert_eq!(o.kernel_args, ["log=debug", "ktest=all"]);
+    }
+
+    #[test]
+    fn parses_a_program_run() {
+        let allowed = ["--smp", "--mem", "--file", "--kernel-args", "--"];
+        let o = parse(
+            &s(&[
+                "--file",
+                "a",
+                "--file",
+                "b:/sbin/b",
+                "--kernel-args",
+                "log=info",
+                "--",
+                "/bin/a",
+                "x",
+                "--y",
+            ]),
+            &allowed,
+        )
+        .unwrap();
+        assert_eq!(o.files, ["a", "b:/sbin/b"]);
+        assert_eq!(o.kernel_words.as_deref(), Some("log=info"));
+        assert_eq!(o.kernel_args, ["/bin/a", "x", "--y"]);
+        assert!(parse(&s(&["--file"]), &allowed).is_err());
     }
 
     #[test]

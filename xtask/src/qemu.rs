@@ -1,5 +1,6 @@
-//! Every QEMU setting in one place, and the three ways QEMU is run: interactive, captured
-//! under a timeout, and watched until a line appears.
+//! Every QEMU setting in one place, and the four ways QEMU is run: interactive, interactive
+//! with the serial output also kept (teed), captured under a timeout, and watched until a line
+//! appears.
 //!
 //! The guest ends QEMU through `isa-debug-exit` (status `(value << 1) | 1`); `-no-reboot` turns
 //! a triple fault into exit status 0 instead of an endless reboot loop.
@@ -7,7 +8,7 @@
 use crate::paths;
 use crate::Result;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -23,6 +24,8 @@ pub const DEFAULT_MEM: &str = "512M";
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a captured run is polled for its exit.
 const POLL: Duration = Duration::from_millis(10);
+/// How much of a teed run's serial output is kept: its end is what gets decoded.
+const TEE_KEEP: usize = 64 * 1024;
 
 /// One boot: what to load and how big a machine.
 #[derive(Clone, Debug)]
@@ -67,6 +70,41 @@ impl Boot {
 pub fn run_interactive(boot: &Boot, gdb: bool) -> Result<Option<i32>> {
     let status = boot.command(true, gdb).status().map_err(|e| format!("cannot run QEMU: {e}"))?;
     Ok(status.code())
+}
+
+/// Runs QEMU on the terminal like [`run_interactive`] (stdin and Ctrl-A X stay with the
+/// terminal), copying the serial output to our stdout as it arrives and keeping its last
+/// [`TEE_KEEP`] bytes; returns QEMU's exit status and that output.
+pub fn run_teed(boot: &Boot) -> Result<(Option<i32>, String)> {
+    let mut child = boot
+        .command(true, false)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run QEMU: {e}"))?;
+    let mut serial = child.stdout.take().expect("stdout was piped");
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut stdout = Some(std::io::stdout());
+    loop {
+        let n = match serial.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        // A closed stdout (`| head`) stops the copy, not the run: the status still counts.
+        if let Some(out) = &mut stdout {
+            if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                stdout = None;
+            }
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * TEE_KEEP {
+            kept.drain(..kept.len() - TEE_KEEP);
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for QEMU: {e}"))?;
+    Ok((status.code(), String::from_utf8_lossy(&kept).into_owned()))
 }
 
 fn spawn_piped(boot: &Boot) -> Result<Child> {

@@ -1,0 +1,140 @@
+//! Scenarios that run the programs of tests/conformance as PID 1, built with musl and with
+//! glibc, and judge their output and exit status. Their names start with `conformance-` and
+//! name the program and the C library (`cargo xtask test hello` runs both hello scenarios).
+
+use crate::check::Check;
+use crate::init::{self, InitEnd};
+use crate::run::Run;
+use crate::scenarios::{Context, Image, Scenario};
+use abi::debug_exit::{qemu_status, INIT_EXIT};
+
+/// The two C libraries every program is built with.
+pub const LIBCS: [&str; 2] = ["musl", "glibc"];
+
+/// The conformance scenarios, musl first.
+pub fn scenarios() -> Vec<Scenario> {
+    let run = |name, cmdline, check| Scenario {
+        name,
+        image: Image::Conformance,
+        smp: 1,
+        cmdline,
+        exit: qemu_status(INIT_EXIT),
+        check,
+    };
+    vec![
+        run("conformance-hello-musl", "log=warn init=/bin/hello-musl", hello),
+        run("conformance-exit_status-musl", "log=warn init=/bin/exit_status-musl -- 42", exit_status),
+        run("conformance-args-musl", r#"log=warn init=/bin/args-musl -- a "b c""#, args),
+        run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
+        run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
+        run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
+    ]
+}
+
+/// PID 1's end as the kernel reported it must be `want`.
+fn status(p: &str, run: &Run, want: InitEnd) -> Check {
+    let r = match init::decode(&run.serial, run.status) {
+        Ok(got) if got == want => Ok(()),
+        Ok(got) => Err(format!("PID 1 ended {got:?}, expected {want:?}")),
+        Err(e) => Err(e),
+    };
+    Check::new(format!("{p}/status"), r)
+}
+
+/// `want` must appear as whole lines, in this order (other lines, such as kernel warnings,
+/// may come between them).
+fn output(p: &str, run: &Run, want: &[String]) -> Check {
+    let mut lines = run.lines().into_iter();
+    let r = match want.iter().find(|w| !lines.any(|l| l == w.as_str())) {
+        None => Ok(()),
+        Some(w) => Err(format!("no line `{w}` (in order after the ones before it)")),
+    };
+    Check::new(format!("{p}/output"), r)
+}
+
+fn hello(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &["hello, world".into()])]
+}
+
+fn exit_status(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    vec![status(p, run, InitEnd::Exited(42))]
+}
+
+fn args(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let libc = LIBCS.iter().find(|l| p.ends_with(&format!("-{l}"))).unwrap_or(&"musl");
+    let want = [
+        "argc=3".to_string(),
+        format!("argv[0]=/bin/args-{libc}"),
+        "argv[1]=a".into(),
+        "argv[2]=b c".into(),
+        "HOME=/".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(name: &str) -> Scenario {
+        scenarios().into_iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn run(serial: &str, status: i32) -> Run {
+        Run { serial: serial.into(), status: Some(status), ..Run::default() }
+    }
+
+    fn failed(name: &str, r: &Run) -> Vec<String> {
+        let cx = Context { symbols: Err("not needed".into()) };
+        scenario(name).evaluate(r, &cx).into_iter().filter(|c| !c.passed()).map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn command_lines_are_what_init_cmdline_builds() {
+        let words = vec![init::DEFAULT_KERNEL_WORDS.to_string()];
+        for s in scenarios() {
+            let (prog, libc) = s.name.trim_start_matches("conformance-").rsplit_once('-').unwrap();
+            let args: &[&str] = match prog {
+                "hello" => &[],
+                "exit_status" => &["42"],
+                "args" => &["a", "b c"],
+                _ => panic!("{}: unknown program", s.name),
+            };
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let want = init::cmdline(&words, &format!("/bin/{prog}-{libc}"), &args).unwrap();
+            assert_eq!(s.cmdline, want, "{}", s.name);
+            assert_eq!(s.image, Image::Conformance);
+        }
+        assert!(crate::scenarios::all().iter().filter(|s| s.name.contains("hello")).count() == 2);
+    }
+
+    #[test]
+    fn hello_passes_on_its_line_and_status_zero() {
+        let out = "Damselfly 0.1.0\r\nhello, world\r\ninit: exited with status 0\r\n";
+        assert!(failed("conformance-hello-musl", &run(out, 39)).is_empty());
+        let f = failed("conformance-hello-glibc", &run("init: exited with status 0\n", 39));
+        assert_eq!(f, ["FAIL conformance-hello-glibc/output: no line `hello, world` (in order after the ones before it)"]);
+        let f = failed("conformance-hello-musl", &run("hello, world\ninit: killed by signal 11\n", 39));
+        assert_eq!(f, ["FAIL conformance-hello-musl/status: PID 1 ended Killed(11), expected Exited(0)"]);
+    }
+
+    #[test]
+    fn exit_status_needs_42_and_qemu_39() {
+        assert!(failed("conformance-exit_status-musl", &run("init: exited with status 42\n", 39)).is_empty());
+        let f = failed("conformance-exit_status-musl", &run("init: exited with status 0\n", 39));
+        assert!(f[0].contains("Exited(0), expected Exited(42)"), "{f:?}");
+        // A kernel panic: both the exit and the status fail.
+        assert_eq!(failed("conformance-exit_status-glibc", &run("panic\n", 35)).len(), 2);
+    }
+
+    #[test]
+    fn args_needs_every_line_in_order() {
+        let out = "argc=3\nargv[0]=/bin/args-glibc\nwarn: x\nargv[1]=a\nargv[2]=b c\nHOME=/\n\
+            init: exited with status 0\n";
+        assert!(failed("conformance-args-glibc", &run(out, 39)).is_empty());
+        let f = failed("conformance-args-musl", &run(out, 39));
+        assert!(f[0].contains("argv[0]=/bin/args-musl"), "{f:?}");
+        let swapped = out.replace("argv[1]=a\nargv[2]=b c", "argv[2]=b c\nargv[1]=a");
+        assert!(failed("conformance-args-glibc", &run(&swapped, 39))[0].contains("argv[2]=b c"));
+    }
+}
