@@ -394,3 +394,42 @@ mod tests {
         assert!(bi.is_valid());
     }
 }
+
+/// The words of a kernel command line as Linux's `next_arg` splits them: runs of
+/// non-space characters, or a run that starts with `"` and ends at the next `"` (the quotes
+/// dropped, spaces kept; there is no escape for a quote inside). Borrowed, so the kernel
+/// can split before it has a heap.
+pub fn cmdline_words(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = line;
+    core::iter::from_fn(move || {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if rest.is_empty() {
+            return None;
+        }
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            let word = &quoted[..end];
+            rest = quoted.get(end + 1..).unwrap_or("");
+            Some(word)
+        } else {
+            let end = rest.find(|c: char| c.is_ascii_whitespace()).unwrap_or(rest.len());
+            let word = &rest[..end];
+            rest = &rest[end..];
+            Some(word)
+        }
+    })
+}
+
+#[cfg(test)]
+mod cmdline_tests {
+    use super::cmdline_words;
+    extern crate std;
+    use std::vec::Vec;
+
+    #[test]
+    fn splits_like_linux() {
+        let w: Vec<&str> = cmdline_words(r#"  a "b c" "" d"e  "unterminated x"#).collect();
+        assert_eq!(w, ["a", "b c", "", "d\"e", "unterminated x"]);
+        assert_eq!(cmdline_words("   ").count(), 0);
+    }
+}

@@ -25,9 +25,13 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-hello-musl", "log=warn init=/bin/hello-musl", hello),
         run("conformance-exit_status-musl", "log=warn init=/bin/exit_status-musl -- 42", exit_status),
         run("conformance-args-musl", r#"log=warn init=/bin/args-musl -- a "b c""#, args),
+        run("conformance-fork_chain-musl", "log=warn init=/bin/fork_chain-musl -- 100 top", fork_chain),
+        run("conformance-spawn-musl", "log=warn init=/bin/spawn-musl", spawn),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
+        run("conformance-fork_chain-glibc", "log=warn init=/bin/fork_chain-glibc -- 100 top", fork_chain),
+        run("conformance-spawn-glibc", "log=warn init=/bin/spawn-glibc", spawn),
     ]
 }
 
@@ -72,6 +76,21 @@ fn args(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
+}
+
+fn spawn(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "vfork: shared=42 status=3".to_string(),
+        "hello, world".into(),
+        "spawn: exited=1 status=0".into(),
+        "crash: signaled=1 signal=11".into(),
+        "nohang: 0, then status=5".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +117,8 @@ mod tests {
                 "hello" => &[],
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
+                "fork_chain" => &["100", "top"],
+                "spawn" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -17,9 +17,10 @@ use alloc::vec::Vec;
 /// The environment PID 1 starts with.
 const INIT_ENV: [&[u8]; 3] = [b"HOME=/", b"TERM=linux", b"PATH=/bin:/sbin:/usr/bin:/usr/sbin"];
 
-/// Starts PID 1 as a new thread: `path` with the space-separated `args` (argv[1..]).
+/// Starts PID 1 as a new thread: `path` with the words of `args` (argv[1..]; double quotes
+/// group words with spaces, as on Linux's command line).
 pub fn start(path: &'static str, args: &'static str) {
-    let args: Vec<&'static str> = args.split_ascii_whitespace().collect();
+    let args: Vec<&'static str> = abi::boot::cmdline_words(args).collect();
     let created = sched::create("init", pri::USER_NORM, Some(0), move || run(path, &args));
     if created.is_none() {
         crate::kprintln!("init: cannot create its thread");
