@@ -27,6 +27,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-args-musl", r#"log=warn init=/bin/args-musl -- a "b c""#, args),
         run("conformance-fork_chain-musl", "log=warn init=/bin/fork_chain-musl -- 100 top", fork_chain),
         run("conformance-spawn-musl", "log=warn init=/bin/spawn-musl", spawn),
+        run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -76,6 +77,14 @@ fn args(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+/// busybox sh runs a pipeline of three busybox processes, a redirection into /tmp and back,
+/// and exits with a status of its own.
+const BUSYBOX_PIPELINE: &str = r#"log=warn init=/bin/busybox -- sh -c "echo hello pipes | /bin/busybox tr a-z A-Z | /bin/busybox tee /tmp/out; /bin/busybox wc -c < /tmp/out; exit 3""#;
+
+fn busybox_pipeline(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    vec![status(p, run, InitEnd::Exited(3)), output(p, run, &["HELLO PIPES".into(), "12".into()])]
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -111,7 +120,7 @@ mod tests {
     #[test]
     fn command_lines_are_what_init_cmdline_builds() {
         let words = vec![init::DEFAULT_KERNEL_WORDS.to_string()];
-        for s in scenarios() {
+        for s in scenarios().into_iter().filter(|s| !s.name.contains("busybox")) {
             let (prog, libc) = s.name.trim_start_matches("conformance-").rsplit_once('-').unwrap();
             let args: &[&str] = match prog {
                 "hello" => &[],

@@ -30,7 +30,9 @@ const RUN_IMAGE: &str = "run";
 pub fn build_all() -> Result<()> {
     let kernel_path = build_components()?;
     let kernel = fs::read(&kernel_path).map_err(|e| format!("{}: {e}", kernel_path.display()))?;
-    let programs = conformance::build()?;
+    let mut programs = conformance::build()?;
+    // Debian's static busybox (checked by the dependency step) for the shell scenarios.
+    programs.push(GuestFile { host: PathBuf::from("/bin/busybox"), guest: "bin/busybox".into() });
     for variant in Image::ALL {
         let staging = paths::image_dir().join(variant.name());
         let extra = if variant == Image::Conformance { &programs[..] } else { &[] };
