@@ -28,11 +28,13 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-fork_chain-musl", "log=warn init=/bin/fork_chain-musl -- 100 top", fork_chain),
         run("conformance-spawn-musl", "log=warn init=/bin/spawn-musl", spawn),
         run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
+        run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
         run("conformance-fork_chain-glibc", "log=warn init=/bin/fork_chain-glibc -- 100 top", fork_chain),
         run("conformance-spawn-glibc", "log=warn init=/bin/spawn-glibc", spawn),
+        run("conformance-signals-glibc", "log=warn init=/bin/signals-glibc", signals),
     ]
 }
 
@@ -85,6 +87,19 @@ fn busybox_pipeline(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(3)), output(p, run, &["HELLO PIPES".into(), "12".into()])]
 }
 
+fn signals(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "segv: caught 2, addr 0x1008".to_string(),
+        "usr1: 2".into(),
+        "usr2: pending 1, before 0, after 1".into(),
+        "chld: 1".into(),
+        "pipe: -1 EPIPE".into(),
+        "abort: signaled 1, signal 6".into(),
+        "sigpipe: signaled 1, signal 13".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -127,7 +142,7 @@ mod tests {
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
-                "spawn" => &[],
+                "spawn" | "signals" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

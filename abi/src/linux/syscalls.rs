@@ -20,7 +20,7 @@ crate::syscall_list! {
     12 brk(Addr) Implemented;
     13 rt_sigaction(Sig, Ptr, Ptr, Size) Partial;
     14 rt_sigprocmask(Int, Ptr, Ptr, Size) Partial;
-    15 rt_sigreturn() Missing;
+    15 rt_sigreturn() Implemented;
     16 ioctl(Fd, UInt, ULong) Implemented;
     17 pread64(Fd, Ptr, Size, Off) Implemented;
     18 pwrite64(Fd, Ptr, Size, Off) Implemented;
@@ -67,7 +67,7 @@ crate::syscall_list! {
     59 execve(Str, Ptr, Ptr) Implemented;
     60 exit(Int) Partial;
     61 wait4(Pid, Ptr, Flags, Ptr) Partial;
-    62 kill(Pid, Sig) Missing;
+    62 kill(Pid, Sig) Implemented;
     63 uname(Ptr) Implemented;
     64 semget(Int, Int, Flags) Missing;
     65 semop(Int, Ptr, Size) Missing;
@@ -132,7 +132,7 @@ crate::syscall_list! {
     124 getsid(Pid) Implemented;
     125 capget(Ptr, Ptr) Missing;
     126 capset(Ptr, Ptr) Missing;
-    127 rt_sigpending(Ptr, Size) Missing;
+    127 rt_sigpending(Ptr, Size) Implemented;
     128 rt_sigtimedwait(Ptr, Ptr, Ptr, Size) Missing;
     129 rt_sigqueueinfo(Pid, Sig, Ptr) Missing;
     130 rt_sigsuspend(Ptr, Size) Missing;
@@ -205,7 +205,7 @@ crate::syscall_list! {
     197 removexattr(Str, Str) Missing;
     198 lremovexattr(Str, Str) Missing;
     199 fremovexattr(Fd, Str) Missing;
-    200 tkill(Pid, Sig) Missing;
+    200 tkill(Pid, Sig) Implemented;
     201 time(Ptr) Implemented;
     202 futex(Ptr, Flags, UInt, Ptr, Addr, Ptr) Missing;
     203 sched_setaffinity(Pid, UInt, Ptr) Missing;
@@ -239,7 +239,7 @@ crate::syscall_list! {
     231 exit_group(Int) Partial;
     232 epoll_wait(Fd, Ptr, Int, Int) Missing;
     233 epoll_ctl(Fd, Int, Fd, Ptr) Missing;
-    234 tgkill(Pid, Pid, Sig) Missing;
+    234 tgkill(Pid, Pid, Sig) Implemented;
     235 utimes(Str, Ptr) Missing;
     236 vserver() Missing;
     237 mbind(Addr, Size, ULong, Ptr, ULong, Flags) Missing;

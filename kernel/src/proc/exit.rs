@@ -2,10 +2,9 @@
 //! the process becomes a zombie holding its wait status for its parent (its children pass
 //! to PID 1), and the thread ends. PID 1's end ends the machine with its status.
 use super::Lwp;
-use alloc::sync::Arc;
 
 /// Ends the process `lwp` belongs to with exit code `code` (0-255). Never returns.
-pub fn exit_process(lwp: &Arc<Lwp>, code: i32) -> ! {
+pub fn exit_process(lwp: &Lwp, code: i32) -> ! {
     if lwp.proc.pid == 1 {
         lwp.proc.fd.close_all();
         super::init::exited(code);
@@ -14,7 +13,7 @@ pub fn exit_process(lwp: &Arc<Lwp>, code: i32) -> ! {
 }
 
 /// Ends the process after a fatal signal (the default action of SIGSEGV and the like).
-pub fn kill_process(lwp: &Arc<Lwp>, sig: i32) -> ! {
+pub fn kill_process(lwp: &Lwp, sig: i32) -> ! {
     if lwp.proc.pid == 1 {
         lwp.proc.fd.close_all();
         super::init::killed(sig);
@@ -22,7 +21,7 @@ pub fn kill_process(lwp: &Arc<Lwp>, sig: i32) -> ! {
     finish(lwp, sig & 0x7f)
 }
 
-fn finish(lwp: &Arc<Lwp>, wstatus: i32) -> ! {
+fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     let p = &lwp.proc;
     p.fd.close_all();
     let td = crate::lwkt::sched::curthread();
@@ -33,5 +32,16 @@ fn finish(lwp: &Arc<Lwp>, wstatus: i32) -> ! {
     }
     super::fork::release_vfork_parent(p);
     super::tree::make_zombie(p, wstatus);
+    // The parent hears of it by SIGCHLD (ignored unless it catches it).
+    if let Some(parent) = super::tree::find(p.ppid.load(core::sync::atomic::Ordering::Relaxed)) {
+        let (code, status) = if wstatus & 0x7f == 0 {
+            (super::signal::CLD_EXITED, wstatus >> 8)
+        } else {
+            (super::signal::CLD_KILLED, wstatus & 0x7f)
+        };
+        let uid = p.cred.lock().uid;
+        let info = super::signal::SigInfo { code, pid: p.pid, uid, addr: 0, status };
+        super::signal::post(&parent, super::signal::SIGCHLD, info);
+    }
     crate::lwkt::sched::exit()
 }

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod exit;
 pub mod fork;
 pub mod init;
+pub mod signal;
 pub mod tree;
 pub mod usermd;
 
@@ -73,6 +74,10 @@ pub struct Proc {
     pub sigacts: SpinLock<[SigAction; NSIG]>,
     /// (soft, hard) resource limits.
     pub rlimits: SpinLock<[(u64, u64); RLIM_NLIMITS]>,
+    /// Pending signals.
+    pub sig: SpinLock<signal::SigState>,
+    /// The signals its thread blocks (a copy of the lwp's mask, for posting).
+    pub blocked: AtomicU64,
     /// A vfork child still borrowing its parent's memory (the parent sleeps until it clears).
     pub in_vfork: AtomicBool,
 }
@@ -122,6 +127,8 @@ impl Proc {
                 sigacts: SpinLock::new([SigAction::default(); NSIG]),
                 rlimits: SpinLock::new(default_rlimits()),
                 in_vfork: AtomicBool::new(false),
+                sig: SpinLock::new(signal::SigState::new()),
+                blocked: AtomicU64::new(0),
             }))
         })
     }
@@ -147,6 +154,8 @@ impl Proc {
                 sigacts: SpinLock::new(*self.sigacts.lock()),
                 rlimits: SpinLock::new(*self.rlimits.lock()),
                 in_vfork: AtomicBool::new(false),
+                sig: SpinLock::new(signal::SigState::new()),
+                blocked: AtomicU64::new(self.blocked.load(Ordering::Relaxed)),
             }))
         })
     }

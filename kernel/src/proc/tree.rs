@@ -143,3 +143,8 @@ pub fn group_in_session(pgid: u32, sid: u32) -> bool {
             && (sid == 0 || p.sid.load(Ordering::Relaxed) == sid)
     })
 }
+
+/// Every process in the table (kill -1 and kill of a group walk it).
+pub fn all() -> alloc::vec::Vec<Arc<Proc>> {
+    TREE.lock().procs.values().cloned().collect()
+}

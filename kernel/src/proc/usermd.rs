@@ -42,6 +42,28 @@ impl FpuArea {
     fn ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
+
+    /// The image's bytes.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: ptr points to layout.size() bytes this area owns, borrowed mutably here.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
+    }
+
+    /// Saves the CPU's live FPU registers into this area (signal delivery: the kernel never
+    /// uses them, so they are the interrupted user code's).
+    pub fn save_live(&mut self) {
+        let _c = crate::lwkt::crit::crit();
+        // SAFETY: an area of the XSAVE size, aligned (see `new`).
+        unsafe { fpu::save(self.ptr()) };
+    }
+
+    /// Loads this area into the CPU's FPU registers (sigreturn). The image must be valid:
+    /// made by `new` or `save_live`, or passed through `fpu::sanitize_area`.
+    pub fn load_live(&self) {
+        let _c = crate::lwkt::crit::crit();
+        // SAFETY: as above; the caller vouches for the image.
+        unsafe { fpu::restore(self.ptr()) };
+    }
 }
 
 impl Drop for FpuArea {

@@ -82,6 +82,26 @@ pub unsafe fn restore(area: *const u8) {
     }
 }
 
+/// Makes an image that came from user memory (a signal frame) safe to load: XRSTOR faults
+/// on reserved MXCSR bits, on state-component bits XCR0 does not enable, on a compacted
+/// header and on non-zero header reserved bytes, so those are cleared.
+pub fn sanitize_area(area: &mut [u8]) {
+    const MXCSR_MASK: u32 = 0xffbf;
+    if area.len() < 512 {
+        return;
+    }
+    let mxcsr = u32::from_le_bytes([area[24], area[25], area[26], area[27]]) & MXCSR_MASK;
+    area[MXCSR_OFFSET..MXCSR_OFFSET + 4].copy_from_slice(&mxcsr.to_le_bytes());
+    if USE_XSAVE.load(Ordering::Relaxed) && area.len() >= 512 + 64 {
+        let xcr0 = XCr0::read_raw();
+        let mut bv = [0u8; 8];
+        bv.copy_from_slice(&area[512..520]);
+        let bv = u64::from_le_bytes(bv) & xcr0;
+        area[512..520].copy_from_slice(&bv.to_le_bytes());
+        area[520..576].fill(0);
+    }
+}
+
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

@@ -140,11 +140,16 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         } else {
             (0, None)
         };
-        // A process thread: the fault becomes a signal. Until handlers can be delivered, a
-        // signal from a fault takes its default action and ends the process.
+        // A process thread: the fault becomes a signal, forced through (a blocked or
+        // ignored one would only fault again), delivered before the return to user mode.
         if let Some(lwp) = crate::proc::curlwp() {
+            use crate::proc::signal;
             x86_64::instructions::interrupts::enable();
-            crate::proc::exit::kill_process(lwp, fault_signal(frame.vector, vm_fault));
+            let sig = fault_signal(frame.vector, vm_fault) as u32;
+            signal::force(lwp, sig, signal::fault_info(sig, frame.vector, frame.error, cr2, frame.rip));
+            signal::deliver(lwp, frame);
+            x86_64::instructions::interrupts::disable();
+            return;
         }
         // What user code did goes back to whoever sent the CPU to user mode, not to the
         // fatal report (which stays for kernel-mode faults and NMI/#DF/#MC).
@@ -161,7 +166,20 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         vector::BREAKPOINT => {
             BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
         }
-        v if v >= vector::FIRST_IRQ => super::intr::dispatch(frame),
+        v if v >= vector::FIRST_IRQ => {
+            super::intr::dispatch(frame);
+            // Back to user mode: a signal another CPU posted is acted on now, not at the
+            // process's next system call.
+            if frame.cs & 3 == 3 {
+                if let Some(lwp) = crate::proc::curlwp() {
+                    if crate::proc::signal::deliverable(lwp) {
+                        x86_64::instructions::interrupts::enable();
+                        crate::proc::signal::deliver(lwp, frame);
+                        x86_64::instructions::interrupts::disable();
+                    }
+                }
+            }
+        }
         _ => fatal(frame),
     }
 }

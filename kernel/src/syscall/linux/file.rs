@@ -62,7 +62,17 @@ pub fn write(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         copyin(&mut buf[..want], addr + done as u64)?;
         let n = match f.write(&buf[..want]) {
             Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
+            Err(e) if done == 0 => {
+                // A write to a pipe nobody reads also raises SIGPIPE.
+                if e == EPIPE {
+                    let info = crate::proc::signal::SigInfo {
+                        pid: l.proc.pid,
+                        ..crate::proc::signal::SigInfo::default()
+                    };
+                    crate::proc::signal::post(&l.proc, crate::proc::signal::SIGPIPE, info);
+                }
+                return Err(e);
+            }
             Err(_) => break,
         };
         done += n;

@@ -38,10 +38,14 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
         Ok(v) => v,
         Err(e) => (e as i64).wrapping_neg() as u64,
     };
-    // Return to user mode is where a thread that should give the CPU away does so.
+    // Return to user mode is where a thread that should give the CPU away does so, and
+    // where pending signals are acted on.
     let gd = crate::lwkt::globaldata::mycpu();
     if gd.reqflags.load(Ordering::Relaxed) & crate::lwkt::globaldata::rqf::AST_LWKT_RESCHED != 0 {
         crate::lwkt::sched::yield_now();
+    }
+    if crate::proc::signal::deliverable(lwp) {
+        crate::proc::signal::deliver(lwp, frame);
     }
     x86_64::instructions::interrupts::disable();
 }

@@ -1,7 +1,8 @@
 //! Process and thread calls: identity, exit, TLS, signal dispositions and masks, limits.
 use crate::arch::x86_64::copyio::{copyin, copyout};
 use crate::arch::x86_64::trap::TrapFrame;
-use crate::proc::{Lwp, SigAction, NSIG, RLIM_NLIMITS};
+use crate::proc::signal::{self, SigInfo};
+use crate::proc::{tree, Lwp, Proc, SigAction, NSIG, RLIM_NLIMITS};
 use abi::errno::*;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -165,7 +166,7 @@ pub fn rt_sigprocmask(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
             SIG_SETMASK => set,
             _ => return Err(EINVAL),
         };
-        l.sigmask.store(new, Ordering::Relaxed);
+        crate::proc::signal::set_mask(l, new);
     }
     if a[2] != 0 {
         copyout(a[2], &old.to_ne_bytes())?;
@@ -221,4 +222,95 @@ pub fn prlimit64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 pub fn getrlimit(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     prlimit64(l, t, [0, a[0], 0, a[1], 0, 0])
+}
+
+/// rt_sigreturn: back from a signal handler (see `proc::signal::sigreturn`).
+pub fn rt_sigreturn(l: &Arc<Lwp>, t: &mut TrapFrame, _: [u64; 6]) -> R {
+    Ok(signal::sigreturn(l, t))
+}
+
+/// rt_sigpending: the pending signals the thread blocks.
+pub fn rt_sigpending(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    if a[1] != 8 {
+        return Err(EINVAL);
+    }
+    let pending = l.proc.sig.lock().pending & l.sigmask.load(Ordering::Relaxed);
+    copyout(a[0], &pending.to_ne_bytes())?;
+    Ok(0)
+}
+
+fn check_sig(sig: u64) -> Result<u32, i32> {
+    if sig > NSIG as u64 {
+        return Err(EINVAL);
+    }
+    Ok(sig as u32)
+}
+
+/// Sends `sig` (0: only checks) to `p` from `l`, as kill does: root may signal anyone, others
+/// processes with their uid.
+fn send(l: &Lwp, p: &Proc, sig: u32, code: i32) -> Result<(), i32> {
+    let uid = l.proc.cred.lock().uid;
+    if uid != 0 && p.cred.lock().uid != uid {
+        return Err(EPERM);
+    }
+    if sig != 0 {
+        signal::post(p, sig, SigInfo { code, pid: l.proc.pid, uid, ..SigInfo::default() });
+    }
+    Ok(())
+}
+
+/// kill(pid, sig): >0 one process, 0 the caller's group, -1 every process but PID 1 and the
+/// caller, < -1 the group -pid.
+pub fn kill(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let sig = check_sig(a[1])?;
+    let pid = a[0] as i32;
+    if pid > 0 {
+        let p = tree::find(pid as u32).ok_or(ESRCH)?;
+        send(l, &p, sig, signal::SI_USER)?;
+        return Ok(0);
+    }
+    if pid == i32::MIN {
+        return Err(ESRCH);
+    }
+    let me = l.proc.pid;
+    let group = match pid {
+        0 => Some(l.proc.pgid.load(Ordering::Relaxed)),
+        -1 => None,
+        g => Some(g.unsigned_abs()),
+    };
+    let mut found = false;
+    let mut last = Err(ESRCH);
+    for p in tree::all() {
+        let selected = match group {
+            Some(g) => p.pgid.load(Ordering::Relaxed) == g,
+            None => p.pid != 1 && p.pid != me,
+        };
+        if selected && p.zombie.lock().is_none() {
+            found = true;
+            last = send(l, &p, sig, signal::SI_USER).map(|_| 0).or(last);
+        }
+    }
+    if !found {
+        return Err(ESRCH);
+    }
+    last
+}
+
+/// tgkill(tgid, tid, sig): one thread (with one thread per process, the process).
+pub fn tgkill(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, check_sig(a[2])?);
+    if tgid <= 0 || tid <= 0 {
+        return Err(EINVAL);
+    }
+    if tgid != tid {
+        return Err(ESRCH);
+    }
+    let p = tree::find(tid as u32).ok_or(ESRCH)?;
+    send(l, &p, sig, signal::SI_TKILL)?;
+    Ok(0)
+}
+
+/// tkill(tid, sig).
+pub fn tkill(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    tgkill(l, t, [a[0], a[0], a[1], 0, 0, 0])
 }

@@ -9,6 +9,11 @@ use abi::linux::syscalls::nr;
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::rt_sigreturn, proc::rt_sigreturn),
+    (nr::rt_sigpending, proc::rt_sigpending),
+    (nr::kill, proc::kill),
+    (nr::tkill, proc::tkill),
+    (nr::tgkill, proc::tgkill),
     (nr::fork, lifecycle::fork),
     (nr::vfork, lifecycle::vfork),
     (nr::execve, lifecycle::execve),
