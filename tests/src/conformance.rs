@@ -29,12 +29,14 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-spawn-musl", "log=warn init=/bin/spawn-musl", spawn),
         run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
         run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
+        run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
         run("conformance-fork_chain-glibc", "log=warn init=/bin/fork_chain-glibc -- 100 top", fork_chain),
         run("conformance-spawn-glibc", "log=warn init=/bin/spawn-glibc", spawn),
         run("conformance-signals-glibc", "log=warn init=/bin/signals-glibc", signals),
+        run("conformance-crash_leaks-glibc", "log=warn init=/bin/crash_leaks-glibc", crash_leaks),
     ]
 }
 
@@ -100,6 +102,11 @@ fn signals(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+fn crash_leaks(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = ["crash: 1000 children reaped, counters unchanged".to_string()];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -142,7 +149,7 @@ mod tests {
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
-                "spawn" | "signals" => &[],
+                "spawn" | "signals" | "crash_leaks" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -469,6 +469,8 @@ pub(crate) extern "C" fn thread_start(prev: *const Thread) -> ! {
     if let Some(f) = td.take_start() {
         f();
     }
+    // A process thread goes on to user mode from here.
+    crate::proc::usermd::enter_pending(td);
     exit()
 }
 

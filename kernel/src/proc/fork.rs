@@ -2,7 +2,7 @@
 //! of the address space (copy-on-write) or, for vfork, the same one while the parent waits;
 //! a copy of the descriptor table, credentials, dispositions and limits; and a new LWKT
 //! thread that enters user mode with the parent's registers and 0 in rax.
-use super::usermd::{enter_user, UserMd};
+use super::usermd::UserMd;
 use super::{Lwp, Proc};
 use crate::arch::x86_64::copyio::copyout;
 use crate::arch::x86_64::trap::TrapFrame;
@@ -104,13 +104,7 @@ pub fn release_vfork_parent(p: &Proc) {
     }
 }
 
-fn child_start(md: Box<UserMd>, frame: TrapFrame) -> ! {
-    let td = sched::curthread();
-    td.set_user(Some(md));
-    if let Some(u) = td.user() {
-        u.load();
-    }
-    // SAFETY: a copy of the parent's user frame (user selectors and addresses the parent
-    // entered the kernel with, or a checked clone stack); this fresh stack is abandoned.
-    unsafe { enter_user(&frame) }
+fn child_start(md: Box<UserMd>, frame: TrapFrame) {
+    md.set_start(frame);
+    sched::curthread().set_user(Some(md));
 }

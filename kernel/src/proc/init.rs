@@ -3,7 +3,7 @@
 //! kernel reports its status on the console and ends the machine (QEMU exits with
 //! `debug_exit::INIT_EXIT`; the xtask decodes the status line).
 use super::exec;
-use super::usermd::{enter_user, UserMd};
+use super::usermd::UserMd;
 use super::{Lwp, Proc};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::lwkt::sched;
@@ -28,7 +28,9 @@ pub fn start(path: &'static str, args: &'static str) {
     }
 }
 
-fn run(path: &str, args: &[&str]) -> ! {
+/// Sets PID 1 up on this thread; the thread start then enters user mode (see
+/// `usermd::enter_pending`).
+fn run(path: &str, args: &[&str]) {
     let Some(root) = crate::vfs::rootfs::kernel_ctx() else {
         crate::kprintln!("init: no root filesystem");
         crate::arch::x86_64::power::exit_failure();
@@ -55,8 +57,9 @@ fn run(path: &str, args: &[&str]) -> ! {
     let envp: Vec<Vec<u8>> = INIT_ENV.iter().map(|e| e.to_vec()).collect();
     match exec::exec(&lwp, path.as_bytes(), &argv, &envp) {
         Ok(entry) => {
-            drop((argv, envp, lwp));
-            enter(entry.rip, entry.rsp)
+            if let Some(u) = td.user() {
+                u.set_start(TrapFrame::user_entry(entry.rip, entry.rsp, 0x202));
+            }
         }
         Err(e) => {
             crate::kprintln!("init: cannot exec {}: errno {}", path, e);
@@ -68,15 +71,6 @@ fn run(path: &str, args: &[&str]) -> ! {
 fn fail(why: &str) -> ! {
     crate::kprintln!("init: {}", why);
     crate::arch::x86_64::power::exit_failure()
-}
-
-/// Enters user mode at `rip` with stack `rsp`: every register zero (rdx must be 0: static
-/// glibc registers it with atexit), interrupts on.
-pub fn enter(rip: u64, rsp: u64) -> ! {
-    let frame = TrapFrame::user_entry(rip, rsp, 0x202);
-    // SAFETY: a user frame (user selectors, rip/rsp from the ELF loader inside the user range,
-    // IF set); the stack it lies on is abandoned: kernel entries start at the stack top.
-    unsafe { enter_user(&frame) }
 }
 
 /// PID 1 ended with `status` (0-255): report it and end the machine.

@@ -56,7 +56,6 @@ pub fn find(pid: u32) -> Option<Arc<Proc>> {
 }
 
 /// Processes in the table (live and zombie).
-#[allow(dead_code)] // read by the leak checks of the process tests
 pub fn count() -> usize {
     TREE.lock().procs.len()
 }

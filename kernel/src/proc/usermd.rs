@@ -87,6 +87,8 @@ pub struct UserMd {
     /// Set when the process has exited: the switch no longer loads this state, and the
     /// address space may go.
     retired: AtomicBool,
+    /// Where a new thread first enters user mode (see [`enter_pending`]).
+    start: crate::sync::spinlock::SpinLock<Option<TrapFrame>>,
 }
 
 // SAFETY: `vmspace` is changed only by the thread itself (exec) in a critical section and
@@ -103,7 +105,13 @@ impl UserMd {
             vmspace: UnsafeCell::new(vs),
             lwp,
             retired: AtomicBool::new(false),
+            start: crate::sync::spinlock::SpinLock::new(None),
         })
+    }
+
+    /// Makes a new thread enter user mode with `frame` once its start function returns.
+    pub fn set_start(&self, frame: TrapFrame) {
+        *self.start.lock() = Some(frame);
     }
 
     /// fork: state for the child's thread, running `lwp` in `vs`, with a copy of the calling
@@ -170,6 +178,18 @@ pub fn switch_user_state(prev: &Thread, next: &Thread) {
     if let Some(u) = next.user().filter(|u| !u.retired.load(Ordering::Relaxed)) {
         u.load();
     }
+}
+
+/// Called by the LWKT thread start once the thread's start function has returned (and its
+/// closure is freed: a function that never returns would leak it): a thread given a user
+/// entry frame loads its user state and enters user mode; others return and exit.
+pub fn enter_pending(td: &Thread) {
+    let Some(u) = td.user() else { return };
+    let Some(frame) = u.start.lock().take() else { return };
+    u.load();
+    // SAFETY: the frame was built by fork or the PID 1 start from checked user addresses and
+    // user selectors; this stack has nothing above the thread start, which never resumes.
+    unsafe { enter_user(&frame) }
 }
 
 /// Enters user mode from a frame built on the kernel stack (the first entry of a new

@@ -98,6 +98,10 @@ pub fn fault(vs: &VmSpace, addr: u64, access: Access, user: bool) -> Result<(), 
         }
         e.flags.remove(EntryFlags::NEEDS_COPY);
     }
+    if Arc::strong_count(&e.object) == 1 {
+        // Only this entry reaches the object, and our map lock keeps it so.
+        e.object.collapse();
+    }
     let pindex = e.pindex(va);
     let top = e.object.clone();
     let needs_copy = e.flags.contains(EntryFlags::NEEDS_COPY);
@@ -115,7 +119,7 @@ pub fn fault(vs: &VmSpace, addr: u64, access: Access, user: bool) -> Result<(), 
         None => {
             // Nothing down the chain: the bottom object supplies it (zero or file data).
             let mut bottom = top.clone();
-            while let Some(b) = bottom.backing().cloned() {
+            while let Some(b) = bottom.backing() {
                 bottom = b;
             }
             if Arc::ptr_eq(&bottom, &top) || bottom.is_anonymous() {
@@ -142,7 +146,7 @@ pub fn fault(vs: &VmSpace, addr: u64, access: Access, user: bool) -> Result<(), 
 
 /// Copies page `pindex` from below `top` into `top` (the copy-on-write break).
 fn copy_up(vs: &VmSpace, top: &Arc<VmObject>, pindex: u64) -> Result<u64, FaultError> {
-    let src = top.backing().ok_or(FaultError::Unmapped)?.clone();
+    let src = top.backing().ok_or(FaultError::Unmapped)?;
     top.get_or_insert(pindex, || {
         if !vs.charge_page() {
             return Err(FaultError::OutOfMemory);
@@ -153,7 +157,7 @@ fn copy_up(vs: &VmSpace, top: &Arc<VmObject>, pindex: u64) -> Result<u64, FaultE
             if let Some(r) = cur.with_page(pindex, Frame::copy_of) {
                 return r.ok_or(FaultError::OutOfMemory);
             }
-            cur = cur.backing().cloned().ok_or(FaultError::Unmapped)?;
+            cur = cur.backing().ok_or(FaultError::Unmapped)?;
         }
     })
 }

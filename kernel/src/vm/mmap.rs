@@ -433,7 +433,7 @@ fn wipe_private(vs: &VmSpace, e: &mut MapEntry) {
     }
     if e.flags.contains(EntryFlags::NEEDS_COPY) || e.object.backing().is_some() || !e.object.is_anonymous() {
         let mut bottom = e.object.clone();
-        while let Some(b) = bottom.backing().cloned() {
+        while let Some(b) = bottom.backing() {
             bottom = b;
         }
         e.object = if bottom.is_anonymous() { VmObject::anonymous() } else { VmObject::shadow(bottom) };

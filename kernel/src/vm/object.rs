@@ -16,6 +16,7 @@
 use super::fault::FaultError;
 use crate::arch::x86_64::pmap::frame::Frame;
 use crate::lwkt::token::TokenCell;
+use crate::sync::spinlock::SpinLock;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -47,8 +48,8 @@ pub struct VmObject {
     /// Unique id (diagnostics; shared futex keys will name objects).
     id: u64,
     pager: Pager,
-    /// The object this one shadows, for copy-on-write.
-    backing: Option<Arc<VmObject>>,
+    /// The object this one shadows, for copy-on-write. Changed only by `collapse`.
+    backing: SpinLock<Option<Arc<VmObject>>>,
     pages: TokenCell<BTreeMap<u64, Frame>>,
 }
 
@@ -58,7 +59,7 @@ impl VmObject {
         Arc::new(VmObject {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             pager,
-            backing,
+            backing: SpinLock::new(backing),
             pages: TokenCell::new("vm_object", BTreeMap::new()),
         })
     }
@@ -84,8 +85,40 @@ impl VmObject {
     }
 
     /// The object this one shadows.
-    pub fn backing(&self) -> Option<&Arc<VmObject>> {
-        self.backing.as_ref()
+    pub fn backing(&self) -> Option<Arc<VmObject>> {
+        self.backing.lock().clone()
+    }
+
+    /// Folds into this object every anonymous object below it that nothing else references
+    /// (DragonFly's vm_object_collapse): their pages this object lacks move up, the rest are
+    /// freed, and this object shadows what they shadowed. Without it, a process that forks
+    /// and writes while each child lives grows its shadow chain by one object per fork.
+    ///
+    /// The caller guarantees nobody else can reach this object (its map is locked and this
+    /// entry holds the only reference), so no lookup walks the chain while pages move.
+    pub fn collapse(self: &Arc<Self>) {
+        loop {
+            let Some(b) = self.backing() else { return };
+            // Ours: `self.backing` and the clone just taken.
+            if !b.is_anonymous() || Arc::strong_count(&b) != 2 {
+                return;
+            }
+            let moved: BTreeMap<u64, Frame> = core::mem::take(&mut *b.pages.lock());
+            {
+                let mut top = self.pages.lock();
+                for (k, f) in moved {
+                    if let alloc::collections::btree_map::Entry::Vacant(v) = top.entry(k) {
+                        v.insert(f);
+                    } else {
+                        // Shadowed by our own copy: freed here.
+                        OBJECT_PAGES.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            let below = b.backing();
+            *self.backing.lock() = below;
+            // `b` goes with this last reference, empty.
+        }
     }
 
     /// True for anonymous objects (shadows included).
@@ -117,7 +150,7 @@ impl VmObject {
             if let Some(pa) = cur.lookup(pindex) {
                 return Some((pa, depth));
             }
-            cur = cur.backing.clone()?;
+            cur = cur.backing()?;
             depth += 1;
         }
     }

@@ -146,6 +146,11 @@ impl VmSpace {
         cmap.brk_base = map.brk_base;
         cmap.brk = map.brk;
         for e in map.iter_mut() {
+            // A chain link only this entry reaches (a child that has exited left it behind)
+            // is folded in before the object is shared again.
+            if Arc::strong_count(&e.object) == 1 {
+                e.object.collapse();
+            }
             match e.inherit {
                 Inherit::None => {}
                 Inherit::Share => cmap.insert(e.clone()),

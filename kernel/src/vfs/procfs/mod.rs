@@ -5,6 +5,7 @@
 //! Mounted on /proc at boot. /proc/self and /proc/PID come with processes.
 mod cpuinfo;
 mod files;
+mod kcounters;
 mod tests;
 
 use super::mount::Mount;
@@ -22,9 +23,10 @@ const ROOT_INO: u64 = 1;
 type Generator = fn() -> String;
 
 /// The files of /proc, in listing order.
-const FILES: [(&str, Generator); 8] = [
+const FILES: [(&str, Generator); 9] = [
     ("cpuinfo", cpuinfo::generate),
     ("filesystems", files::filesystems),
+    ("kcounters", kcounters::generate),
     ("loadavg", files::loadavg),
     ("meminfo", files::meminfo),
     ("mounts", files::mounts),

@@ -57,7 +57,7 @@ ktest! {
         let c = ctx()?;
         let h = e(nlookup(&c, None, b"/proc", true), "/proc")?;
         let names: Vec<Vec<u8>> = e(read_dir(&c, &h), "readdir")?.into_iter().map(|d| d.name).collect();
-        for want in ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"] {
+        for want in ["cpuinfo", "filesystems", "kcounters", "loadavg", "meminfo", "mounts", "stat", "uptime", "version"] {
             kassert!(names.iter().any(|n| n == want.as_bytes()), "/proc lacks {}", want);
             let a = e(stat_at(&c, None, format!("/proc/{want}").as_bytes(), true), want)?;
             kassert_eq!(a.mode, mode::S_IFREG | 0o444);
