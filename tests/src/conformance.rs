@@ -31,6 +31,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
         run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
+        run("conformance-interrupt-musl", "log=warn init=/bin/interrupt-musl", interrupt),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -39,6 +40,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-signals-glibc", "log=warn init=/bin/signals-glibc", signals),
         run("conformance-crash_leaks-glibc", "log=warn init=/bin/crash_leaks-glibc", crash_leaks),
         run("conformance-elf_fuzz-glibc", "log=warn init=/bin/elf_fuzz-glibc", elf_fuzz),
+        run("conformance-interrupt-glibc", "log=warn init=/bin/interrupt-glibc", interrupt),
     ]
 }
 
@@ -113,6 +115,16 @@ fn elf_fuzz(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &["elf_fuzz: survived".into()])]
 }
 
+fn interrupt(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "read interrupted: status 7".to_string(),
+        "read restarted: status 8".into(),
+        "nanosleep interrupted: status 9".into(),
+        "blocked child killed: signaled 1, signal 15".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -155,7 +167,7 @@ mod tests {
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
-                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" => &[],
+                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

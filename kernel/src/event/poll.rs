@@ -5,10 +5,10 @@
 //! the interlock comes before the check, a post between the check and the sleep is not lost.
 use super::{Knote, KnoteSink};
 use crate::lwkt::clock::HZ;
-use crate::lwkt::sleep::{ident_of, tsleep, tsleep_cancel, tsleep_interlock, wakeup, PINTERLOCKED};
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_cancel, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::vfs::file::File;
 use crate::vfs::filedesc::FileDesc;
-use abi::errno::{EBADF, EINVAL, ENOMEM};
+use abi::errno::{EBADF, EINTR, EINVAL, ENOMEM};
 use abi::poll::{PollFd, POLLNVAL, SELECT_EXCEPT, SELECT_READ, SELECT_WRITE};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -95,7 +95,9 @@ fn poll_files(
             }
             // Ticks, rounded up so a short timeout still sleeps (0 would mean forever).
             let timo = left.map_or(0, |ns| (ns.saturating_mul(HZ)).div_ceil(1_000_000_000).max(1));
-            let _ = tsleep(ident, PINTERLOCKED, "poll", timo);
+            if tsleep(ident, PINTERLOCKED | PCATCH, "poll", timo) == Err(EINTR) {
+                break Err(EINTR);
+            }
             if waiter.posts.load(Ordering::Acquire) != seen {
                 POLL_WAKEUPS.fetch_add(1, Ordering::Relaxed);
             }

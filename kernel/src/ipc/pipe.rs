@@ -8,9 +8,9 @@
 //! reader left fail with EPIPE and record that SIGPIPE is due. FIFOs share this object: the
 //! vnode keeps one pipe while any opener has it open (see [`Pipe::fifo_open`]).
 use crate::event::KnList;
-use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PINTERLOCKED};
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
-use abi::errno::{EAGAIN, ENFILE, ENXIO, EPIPE};
+use abi::errno::{EAGAIN, EINTR, ENFILE, ENXIO, EPIPE};
 use abi::fcntl::PIPE_BUF;
 use abi::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use alloc::sync::Arc;
@@ -222,7 +222,9 @@ impl Pipe {
             tsleep_interlock(self.rident());
             drop(s);
             READER_SLEEPS.fetch_add(1, Ordering::Relaxed);
-            let _ = tsleep(self.rident(), PINTERLOCKED, "piperd", 0);
+            if tsleep(self.rident(), PINTERLOCKED | PCATCH, "piperd", 0) == Err(EINTR) {
+                return Err(EINTR);
+            }
         }
     }
 
@@ -274,7 +276,9 @@ impl Pipe {
             tsleep_interlock(self.wident());
             drop(s);
             WRITER_SLEEPS.fetch_add(1, Ordering::Relaxed);
-            let _ = tsleep(self.wident(), PINTERLOCKED, "pipewr", 0);
+            if tsleep(self.wident(), PINTERLOCKED | PCATCH, "pipewr", 0) == Err(EINTR) {
+                return if done > 0 { Ok(done) } else { Err(EINTR) };
+            }
         }
     }
 

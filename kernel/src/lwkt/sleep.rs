@@ -12,14 +12,17 @@ use super::globaldata::{globaldata, mycpu, ncpus, GlobalData};
 use super::queue::{link, ThreadQueue};
 use super::sched::{self, curthread};
 use super::stats::bump;
-use super::thread::{tdf, Thread};
+use super::thread::{tdf, Thread, ThreadHandle};
 use super::{ipiq, token};
-use abi::errno::EWOULDBLOCK;
+use abi::errno::{EINTR, EWOULDBLOCK};
 use core::pin::pin;
 use core::sync::atomic::{fence, AtomicU64, Ordering};
 
 /// tsleep flag: the caller already ran [`tsleep_interlock`].
 pub const PINTERLOCKED: u32 = 1 << 0;
+/// tsleep flag: a signal for the sleeping process ends the sleep with EINTR (the sleep is
+/// also refused at once when one is already waiting).
+pub const PCATCH: u32 = 1 << 3;
 /// wakeup flag: wake one thread only (per CPU, as in DragonFly).
 const PWAKEUP_ONE: u32 = 1 << 1;
 /// wakeup flag: serve this CPU only (the remote half of a wakeup).
@@ -134,9 +137,25 @@ pub fn tsleep(ident: usize, flags: u32, wmesg: &'static str, timo: u64) -> Resul
         // Armed on this CPU, so neither arming nor stopping it sends an IPI (or drains one).
         timeout.as_ref().reset(timo, endtsleep, td as *const Thread as usize);
     }
+    let catch = flags & PCATCH != 0;
+    if catch {
+        td.set_flags(tdf::SINTR);
+        // Pairs with the fence in `interrupt_sleep`: either its poster sees SINTR, or we see
+        // the signal it posted.
+        fence(Ordering::SeqCst);
+        if signal_waiting(td) {
+            td.clear_flags(tdf::SINTR);
+            timeout.stop();
+            dequeue(gd, td);
+            td.set_wchan(0, "");
+            crit_exit();
+            return Err(EINTR);
+        }
+    }
     // Checked after arming and right before descheduling, with nothing in between that could
     // run a wakeup: a wakeup that already came took us off the queue.
     if td.flags() & tdf::TSLEEPQ == 0 || td.wchan() != ident as u64 {
+        td.clear_flags(tdf::SINTR);
         timeout.stop();
         td.set_wchan(0, "");
         crit_exit();
@@ -154,12 +173,57 @@ pub fn tsleep(ident: usize, flags: u32, wmesg: &'static str, timo: u64) -> Resul
     td.clear_flags(tdf::TSLEEP_DESCHEDULED);
     td.set_wchan(0, "");
     let timed_out = td.flags() & tdf::TIMEOUT != 0;
-    td.clear_flags(tdf::TIMEOUT);
+    td.clear_flags(tdf::TIMEOUT | tdf::SINTR);
     crit_exit();
     if timed_out {
         Err(EWOULDBLOCK)
+    } else if catch && signal_waiting(td) {
+        Err(EINTR)
     } else {
         Ok(())
+    }
+}
+
+/// Whether the process `td` runs has a signal waiting that it does not block.
+fn signal_waiting(td: &Thread) -> bool {
+    td.user().is_some_and(|u| crate::proc::signal::deliverable(&u.lwp))
+}
+
+/// A signal was posted for the process `td` runs: if it sleeps with PCATCH, end the sleep
+/// (its tsleep returns EINTR). Any CPU may call this; the thread's own CPU does the work.
+pub fn interrupt_sleep(td: &ThreadHandle) {
+    fence(Ordering::SeqCst);
+    if td.flags() & tdf::SINTR == 0 {
+        return;
+    }
+    crit_enter();
+    let gd = td.gd();
+    if core::ptr::eq(gd, mycpu()) {
+        interrupt_local(td);
+    } else {
+        let raw = alloc::sync::Arc::into_raw(td.0.clone()) as usize;
+        ipiq::send(gd, interrupt_remote, raw, 0);
+    }
+    crit_exit();
+}
+
+fn interrupt_remote(raw: usize, _: usize) {
+    // SAFETY: made by Arc::into_raw in `interrupt_sleep`; consumed exactly once, here.
+    let td = unsafe { alloc::sync::Arc::from_raw(raw as *const Thread) };
+    interrupt_local(&td);
+}
+
+/// On `td`'s CPU (if it is still there), in a critical section: like a timeout, without the
+/// timeout flag.
+fn interrupt_local(td: &Thread) {
+    let gd = mycpu();
+    if !core::ptr::eq(td.gd(), gd) || td.flags() & (tdf::SINTR | tdf::TSLEEPQ) != tdf::SINTR | tdf::TSLEEPQ {
+        return;
+    }
+    dequeue(gd, td);
+    if td.flags() & tdf::TSLEEP_DESCHEDULED != 0 {
+        td.clear_flags(tdf::TSLEEP_DESCHEDULED);
+        sched::schedule(td);
     }
 }
 

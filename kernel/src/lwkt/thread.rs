@@ -61,6 +61,8 @@ pub mod tdf {
     /// Preempted by an interrupt-class thread: still RUNNING, and its CPU belongs to the
     /// preemptor until that blocks (`TDF_PREEMPT_LOCK`).
     pub const PREEMPT_LOCK: u32 = 1 << 10;
+    /// Sleeping with PCATCH: a signal for its process ends the sleep.
+    pub const SINTR: u32 = 1 << 11;
 }
 
 /// Pages of every kernel thread stack (16 KiB, as DragonFly's `td_kstack`).
@@ -361,7 +363,7 @@ impl Thread {
     }
 
     /// A counted handle to this thread, while it has not exited.
-    pub(super) fn self_handle(&self) -> Option<ThreadHandle> {
+    pub fn self_handle(&self) -> Option<ThreadHandle> {
         // SAFETY: the self reference is written at creation and taken only by reap, after the
         // thread stopped running; callers run on the thread itself.
         unsafe { (*self.self_ref.get()).clone().map(ThreadHandle) }

@@ -30,6 +30,9 @@ fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     if let Some(u) = td.user() {
         u.retire();
     }
+    // Thread -> user state -> lwp -> thread: the cycle ends here.
+    let me = lwp.thread.lock().take();
+    drop(me);
     super::fork::release_vfork_parent(p);
     super::tree::make_zombie(p, wstatus);
     // The parent hears of it by SIGCHLD (ignored unless it catches it).

@@ -106,5 +106,7 @@ pub fn release_vfork_parent(p: &Proc) {
 
 fn child_start(md: Box<UserMd>, frame: TrapFrame) {
     md.set_start(frame);
-    sched::curthread().set_user(Some(md));
+    let td = sched::curthread();
+    *md.lwp.thread.lock() = td.self_handle();
+    td.set_user(Some(md));
 }

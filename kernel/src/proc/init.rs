@@ -46,10 +46,16 @@ fn run(path: &str, args: &[&str]) {
         Err(e) => log::warn!("init: no /dev/console (errno {}); starting without fds 0-2", e),
     }
     let Ok(p) = Proc::new(fd, root.root.clone(), root.cwd.clone()) else { fail("no pid for PID 1") };
+    // PID 1 leads the first session, with the console as its terminal and its group in the
+    // foreground: ^C goes to it (and to what it leaves in its group).
+    if let Some(t) = crate::tty::console_tty() {
+        t.set_pgrp(p.pid as i32);
+    }
     let lwp = Lwp::first(p);
     let Ok(vs) = VmSpace::new() else { fail("no memory for an address space") };
     let Some(md) = UserMd::new(lwp.clone(), vs) else { fail("no memory for FPU state") };
     let td = sched::curthread();
+    *lwp.thread.lock() = td.self_handle();
     td.set_user(Some(Box::new(md)));
     let mut argv: Vec<Vec<u8>> = Vec::new();
     argv.push(path.as_bytes().to_vec());

@@ -19,7 +19,7 @@ use crate::vfs::cred::Cred;
 use crate::vfs::filedesc::FileDesc;
 use crate::vfs::namecache::NcHandle;
 use crate::vfs::nlookup::Ctx;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -78,6 +78,8 @@ pub struct Proc {
     pub sig: SpinLock<signal::SigState>,
     /// The signals its thread blocks (a copy of the lwp's mask, for posting).
     pub blocked: AtomicU64,
+    /// Its thread's lwp (one per process so far), for signals posted from elsewhere.
+    pub threads: SpinLock<Option<Weak<Lwp>>>,
     /// A vfork child still borrowing its parent's memory (the parent sleeps until it clears).
     pub in_vfork: AtomicBool,
 }
@@ -94,6 +96,10 @@ pub struct Lwp {
     pub clear_child_tid: AtomicU64,
     /// set_robust_list head (recorded; walked at exit once futexes exist).
     pub robust_list: AtomicU64,
+    /// The thread that runs it, so a signal can end its interruptible sleep. Set by the
+    /// thread when it starts, cleared when the process exits (it would otherwise keep the
+    /// thread, which holds this lwp, alive).
+    pub thread: SpinLock<Option<crate::lwkt::thread::ThreadHandle>>,
 }
 
 fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
@@ -127,6 +133,7 @@ impl Proc {
                 sigacts: SpinLock::new([SigAction::default(); NSIG]),
                 rlimits: SpinLock::new(default_rlimits()),
                 in_vfork: AtomicBool::new(false),
+                threads: SpinLock::new(None),
                 sig: SpinLock::new(signal::SigState::new()),
                 blocked: AtomicU64::new(0),
             }))
@@ -154,6 +161,7 @@ impl Proc {
                 sigacts: SpinLock::new(*self.sigacts.lock()),
                 rlimits: SpinLock::new(*self.rlimits.lock()),
                 in_vfork: AtomicBool::new(false),
+                threads: SpinLock::new(None),
                 sig: SpinLock::new(signal::SigState::new()),
                 blocked: AtomicU64::new(self.blocked.load(Ordering::Relaxed)),
             }))
@@ -169,13 +177,16 @@ impl Proc {
 impl Lwp {
     /// The first thread of `proc` (its tid is the pid).
     pub fn first(proc: Arc<Proc>) -> Arc<Lwp> {
-        Arc::new(Lwp {
+        let lwp = Arc::new(Lwp {
             tid: proc.pid,
             proc,
             sigmask: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
-        })
+            thread: SpinLock::new(None),
+        });
+        *lwp.proc.threads.lock() = Some(Arc::downgrade(&lwp));
+        lwp
     }
 }
 
@@ -183,4 +194,13 @@ impl Lwp {
 /// counted: a thread that exits from deep in a call leaves no reference behind.
 pub fn curlwp() -> Option<&'static Arc<Lwp>> {
     try_curthread()?.user().map(|u| &u.lwp)
+}
+
+impl Proc {
+    /// The thread running this process (one per process for now), while it runs.
+    pub fn lwp_thread(&self) -> Option<crate::lwkt::thread::ThreadHandle> {
+        let lwp = self.threads.lock().as_ref()?.upgrade()?;
+        let td = lwp.thread.lock().clone();
+        td
+    }
 }

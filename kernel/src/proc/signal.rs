@@ -30,6 +30,7 @@ const SIG_IGN: u64 = 1;
 const SA_SIGINFO: u64 = 4;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_ONSTACK: u64 = 0x0800_0000;
+const SA_RESTART: u64 = 0x1000_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 
@@ -121,10 +122,26 @@ pub fn post(p: &Proc, sig: u32, info: SigInfo) {
     if ignored(&act, sig) && !blocked {
         return;
     }
-    let mut st = p.sig.lock();
-    if st.pending & bit(sig) == 0 {
-        st.pending |= bit(sig);
-        st.info[sig as usize - 1] = info;
+    {
+        let mut st = p.sig.lock();
+        if st.pending & bit(sig) == 0 {
+            st.pending |= bit(sig);
+            st.info[sig as usize - 1] = info;
+        }
+    }
+    // A thread in an interruptible sleep wakes to see it.
+    if let Some(td) = p.lwp_thread() {
+        crate::lwkt::sleep::interrupt_sleep(&td);
+    }
+}
+
+/// Posts `sig` to every live process in group `pgid` (the terminal's ^C and the like).
+pub fn post_group(pgid: u32, sig: u32) {
+    const SI_KERNEL: i32 = 0x80;
+    for p in super::tree::all() {
+        if p.pgid.load(Ordering::Relaxed) == pgid {
+            post(&p, sig, SigInfo { code: SI_KERNEL, ..SigInfo::default() });
+        }
     }
 }
 
@@ -167,6 +184,21 @@ pub fn deliverable(lwp: &Lwp) -> bool {
 /// process end it here; a caught signal rewrites `frame` to enter its handler (the return is
 /// then by IRET). Called with interrupts enabled, on the thread's own kernel stack.
 pub fn deliver(lwp: &Lwp, frame: &mut TrapFrame) {
+    deliver_after(lwp, frame, None)
+}
+
+/// [`deliver`] after a system call a signal interrupted (`restart`: its number). Linux's
+/// ERESTARTSYS rule: the call runs again (the frame goes back to the SYSCALL instruction
+/// with the number in rax) when no handler runs, or the handler has SA_RESTART; otherwise
+/// it fails with EINTR.
+pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
+    const SYSCALL_LEN: u64 = 2;
+    let rewind = |frame: &mut TrapFrame| {
+        if let Some(nr) = restart {
+            frame.rax = nr;
+            frame.rip -= SYSCALL_LEN;
+        }
+    };
     while let Some((sig, info)) = take_next(lwp) {
         let act = lwp.proc.sigacts.lock()[sig as usize - 1];
         match act.handler {
@@ -184,6 +216,9 @@ pub fn deliver(lwp: &Lwp, frame: &mut TrapFrame) {
                 Default::Terminate | Default::Core => kill_process(lwp, sig as i32),
             },
             _ => {
+                if act.flags & SA_RESTART != 0 {
+                    rewind(frame);
+                }
                 if build_frame(lwp, frame, sig, &info, &act).is_err() {
                     // No room for the frame: Linux's force_sigsegv.
                     kill_process(lwp, SIGSEGV as i32);
@@ -201,6 +236,8 @@ pub fn deliver(lwp: &Lwp, frame: &mut TrapFrame) {
             }
         }
     }
+    // No handler ran: the call goes on as if nothing happened.
+    rewind(frame);
 }
 
 /// Sets the thread's blocked mask (SIGKILL and SIGSTOP never blocked).

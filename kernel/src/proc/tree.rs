@@ -5,7 +5,7 @@
 //! One spinlock guards the table and every parent link, as DragonFly's proc_token does; the
 //! children of a process are found by scanning (few processes live at once so far).
 use super::Proc;
-use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PINTERLOCKED};
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
 use abi::errno::{EAGAIN, ECHILD, EINTR};
 use alloc::collections::BTreeMap;
@@ -128,7 +128,7 @@ pub fn wait_child(parent: &Proc, pid: i32, nohang: bool) -> Result<Option<Reaped
             crate::lwkt::sleep::tsleep_cancel();
             return Ok(reaped);
         }
-        if tsleep(ident_of(&WAIT_CHANNEL), PINTERLOCKED, "wait", 0) == Err(EINTR) {
+        if tsleep(ident_of(&WAIT_CHANNEL), PINTERLOCKED | PCATCH, "wait", 0) == Err(EINTR) {
             return Err(EINTR);
         }
     }

@@ -19,9 +19,9 @@
 use crate::arch::x86_64::copyio::{copyin, copyout};
 use crate::event::KnList;
 use crate::lwkt::clock::HZ;
-use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PINTERLOCKED};
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
-use abi::errno::{EAGAIN, EINVAL, ENOTTY, EWOULDBLOCK};
+use abi::errno::{EAGAIN, EINTR, EINVAL, ENOTTY, EWOULDBLOCK};
 use abi::poll::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use abi::termios::*;
 use alloc::boxed::Box;
@@ -621,14 +621,19 @@ impl Tty {
     }
 
     /// The line discipline raised `sig` for the foreground process group (ISIG characters,
-    /// SIGWINCH on a window change). Processes do not exist yet: the signal is recorded
-    /// here, for [`take_signals_due`](Self::take_signals_due); the process layer will send
-    /// it to [`pgrp`](Self::pgrp) instead (pgsignal).
+    /// SIGWINCH on a window change): recorded here and handed to `tty::signals`, whose
+    /// thread sends it to [`pgrp`](Self::pgrp) (interrupt context cannot).
     pub fn signal_due(&self, sig: u32) {
         if (1..64).contains(&sig) {
             self.sigs_due.fetch_or(1 << sig, Ordering::AcqRel);
             self.sigs_raised.fetch_add(1, Ordering::Relaxed);
+            wakeup(ident_of(self.signal_channel()));
         }
+    }
+
+    /// What the signal sender sleeps on.
+    pub fn signal_channel(&self) -> &AtomicU64 {
+        &self.sigs_due
     }
 
     /// Signals raised since the last call (bit n: signal n), cleared.
@@ -722,7 +727,9 @@ impl Tty {
                 }
                 tsleep_interlock(ident);
                 drop(s);
-                let _ = tsleep(ident, PINTERLOCKED, "ttyin", 0);
+                if tsleep(ident, PINTERLOCKED | PCATCH, "ttyin", 0) == Err(EINTR) {
+                    return Err(EINTR);
+                }
                 continue;
             }
             let vmin = s.cc(VMIN) as usize;
@@ -764,7 +771,7 @@ impl Tty {
                 Some(d) => (d.saturating_sub(now).saturating_mul(HZ)).div_ceil(1_000_000_000).max(1),
                 None => 0,
             };
-            match tsleep(ident, PINTERLOCKED, "ttyin", timo) {
+            match tsleep(ident, PINTERLOCKED | PCATCH, "ttyin", timo) {
                 Ok(()) | Err(EWOULDBLOCK) => {}
                 Err(e) => return Err(e),
             }
@@ -784,7 +791,9 @@ impl Tty {
                 }
                 tsleep_interlock(ident);
                 drop(s);
-                let _ = tsleep(ident, PINTERLOCKED, "ttyout", 0);
+                if tsleep(ident, PINTERLOCKED | PCATCH, "ttyout", 0) == Err(EINTR) {
+                    return if done > 0 { Ok(done) } else { Err(EINTR) };
+                }
                 continue;
             }
             let end = (done + 64).min(buf.len());

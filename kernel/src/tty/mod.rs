@@ -5,6 +5,7 @@
 pub mod console;
 pub mod klog;
 pub mod ldisc;
+mod signals;
 mod tests;
 
 pub use ldisc::Tty;
@@ -30,6 +31,9 @@ pub fn init() {
                 return;
             }
         }
+    }
+    if let Some(t) = CONSOLE_TTY.get() {
+        signals::start(t);
     }
     match console::start_rx_interrupt() {
         Ok(v) => log::info!("tty: COM1 receive interrupt on vector {:#x}", v),

@@ -11,7 +11,7 @@ mod time;
 
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::Lwp;
-use abi::errno::ENOSYS;
+use abi::errno::{EINTR, ENOSYS};
 use abi::linux::syscalls::TABLE;
 use abi::syscall_list::by_number;
 use alloc::sync::Arc;
@@ -34,6 +34,8 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
         Some(h) => h(lwp, frame, args),
         None => Err(enosys(nr)),
     };
+    // Calls Linux restarts after a signal (ERESTARTSYS); sleeps, polls and selects are not.
+    let restart = (result == Err(EINTR) && restartable(nr)).then_some(nr);
     frame.rax = match result {
         Ok(v) => v,
         Err(e) => (e as i64).wrapping_neg() as u64,
@@ -45,9 +47,16 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
         crate::lwkt::sched::yield_now();
     }
     if crate::proc::signal::deliverable(lwp) {
-        crate::proc::signal::deliver(lwp, frame);
+        crate::proc::signal::deliver_after(lwp, frame, restart);
     }
     x86_64::instructions::interrupts::disable();
+}
+
+/// Whether an EINTR from call `nr` means ERESTARTSYS on Linux.
+fn restartable(nr: u64) -> bool {
+    use abi::linux::syscalls::nr::*;
+    let n = nr as u32;
+    [read, write, readv, writev, pread64, pwrite64, wait4, open, openat, ioctl, fcntl].contains(&n)
 }
 
 fn enosys(nr: u64) -> i32 {

@@ -81,25 +81,32 @@ fn read_timespec(addr: u64) -> Result<u64, i32> {
     Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
 }
 
-/// Sleeps until `deadline` (nanotime), in clock ticks, never waking early.
-fn sleep_until(deadline: u64) {
+/// Sleeps until `deadline` (nanotime), in clock ticks, never waking early; EINTR when a
+/// signal comes first.
+fn sleep_until(deadline: u64) -> Result<(), i32> {
     let tick = 1_000_000_000 / crate::lwkt::clock::HZ;
     let ident = &deadline as *const u64 as usize;
     loop {
         let now = crate::time::nanotime();
         if now >= deadline {
-            return;
+            return Ok(());
         }
         let ticks = (deadline - now).div_ceil(tick).max(1);
-        let _ = crate::lwkt::sleep::tsleep(ident, 0, "nanslp", ticks);
+        if crate::lwkt::sleep::tsleep(ident, crate::lwkt::sleep::PCATCH, "nanslp", ticks) == Err(EINTR) {
+            return Err(EINTR);
+        }
     }
 }
 
 pub fn nanosleep(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let ns = read_timespec(a[0])?;
-    sleep_until(crate::time::nanotime().saturating_add(ns));
-    if a[1] != 0 {
-        copyout(a[1], &timespec(0))?;
+    let deadline = crate::time::nanotime().saturating_add(ns);
+    if sleep_until(deadline) == Err(EINTR) {
+        // What was left, for a restart.
+        if a[1] != 0 {
+            copyout(a[1], &timespec(deadline.saturating_sub(crate::time::nanotime())))?;
+        }
+        return Err(EINTR);
     }
     Ok(0)
 }
@@ -115,6 +122,12 @@ pub fn clock_nanosleep(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     } else {
         crate::time::nanotime().saturating_add(ns)
     };
-    sleep_until(deadline);
+    if sleep_until(deadline) == Err(EINTR) {
+        // A relative sleep reports what was left.
+        if a[1] & TIMER_ABSTIME == 0 && a[3] != 0 {
+            copyout(a[3], &timespec(deadline.saturating_sub(crate::time::nanotime())))?;
+        }
+        return Err(EINTR);
+    }
     Ok(0)
 }
