@@ -31,11 +31,14 @@ pub fn build_all() -> Result<()> {
     let kernel_path = build_components()?;
     let kernel = fs::read(&kernel_path).map_err(|e| format!("{}: {e}", kernel_path.display()))?;
     let mut programs = conformance::build()?;
-    // Debian's static busybox (checked by the dependency step) for the shell scenarios.
-    programs.push(GuestFile { host: PathBuf::from("/bin/busybox"), guest: "bin/busybox".into() });
+    programs.push(busybox());
     for variant in Image::ALL {
         let staging = paths::image_dir().join(variant.name());
-        let extra = if variant == Image::Conformance { &programs[..] } else { &[] };
+        let extra = match variant {
+            Image::Conformance => &programs[..],
+            Image::Normal => &programs[programs.len() - 1..],
+            _ => &[],
+        };
         stage(&staging, kernel_for(variant, &kernel).as_deref(), extra)?;
         pack(&staging, &paths::image(variant))?;
     }
@@ -50,9 +53,19 @@ pub fn build_with_files(files: &[GuestFile]) -> Result<PathBuf> {
     let kernel = fs::read(&elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let staging = paths::image_dir().join(RUN_IMAGE);
     let out = paths::image_dir().join(format!("{RUN_IMAGE}.cpio"));
-    stage(&staging, Some(&kernel), files)?;
+    let mut files = files.to_vec();
+    if !files.iter().any(|f| f.guest == "bin/busybox") {
+        files.push(busybox());
+    }
+    stage(&staging, Some(&kernel), &files)?;
     pack(&staging, &out)?;
     Ok(out)
+}
+
+/// Debian's static busybox (the dependency step checks it), at /bin/busybox in every image
+/// with a kernel; rootfs/nodes.txt links the applets to it (/bin/sh among them).
+fn busybox() -> GuestFile {
+    GuestFile { host: PathBuf::from("/bin/busybox"), guest: "bin/busybox".into() }
 }
 
 /// What a variant holds at `boot/kernel/kernel`, if anything.

@@ -138,15 +138,21 @@ fn run(o: &Opts) -> Result<ExitCode> {
         return Err("--file needs a program to run: `-- /GUEST/PROG ARGS...`".into());
     }
     image::build_all()?;
-    let words: Vec<&str> = o
+    let mut words: Vec<&str> = o
         .kernel_words
         .iter()
         .flat_map(|w| w.split_whitespace())
         .chain(o.kernel_args.iter().map(String::as_str))
         .collect();
+    // A plain boot ends at a shell: busybox sh as PID 1, unless the words say otherwise.
+    if !words.iter().any(|w| w.starts_with("init=") || w.starts_with("ktest=")) {
+        words.push("init=/bin/sh");
+    }
     let status = qemu::run_interactive(&qemu::Boot::normal(o.smp, &o.mem, &words.join(" ")), false)?;
-    // 33 is the kernel's "all well" exit; 0 is Ctrl-A X or a power-off.
-    Ok(verdict(matches!(status, Some(0) | Some(33))))
+    // 33 is the kernel's "all well" exit, 39 the end of PID 1 (the shell's `exit`); 0 is
+    // Ctrl-A X or a power-off.
+    let init_end = abi::debug_exit::qemu_status(abi::debug_exit::INIT_EXIT);
+    Ok(verdict(matches!(status, Some(0) | Some(33)) || status == Some(init_end)))
 }
 
 /// Runs one command; a failure exit code means it ran and reported the failure itself.

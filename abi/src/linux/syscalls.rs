@@ -12,7 +12,7 @@ crate::syscall_list! {
     4 stat(Str, Ptr) Implemented;
     5 fstat(Fd, Ptr) Implemented;
     6 lstat(Str, Ptr) Implemented;
-    7 poll(Ptr, UInt, Int) Missing;
+    7 poll(Ptr, UInt, Int) Implemented;
     8 lseek(Fd, Off, Int) Implemented;
     9 mmap(Addr, Size, Flags, Flags, Fd, Off) Implemented;
     10 mprotect(Addr, Size, Flags) Implemented;
@@ -28,7 +28,7 @@ crate::syscall_list! {
     20 writev(Fd, Ptr, Int) Implemented;
     21 access(Str, Mode) Implemented;
     22 pipe(Ptr) Implemented;
-    23 select(Int, Ptr, Ptr, Ptr, Ptr) Missing;
+    23 select(Int, Ptr, Ptr, Ptr, Ptr) Implemented;
     24 sched_yield() Implemented;
     25 mremap(Addr, Size, Size, Flags, Addr) Implemented;
     26 msync(Addr, Size, Flags) Missing;
@@ -275,8 +275,8 @@ crate::syscall_list! {
     267 readlinkat(Fd, Str, Ptr, Size) Implemented;
     268 fchmodat(Fd, Str, Mode) Missing;
     269 faccessat(Fd, Str, Mode) Implemented;
-    270 pselect6(Int, Ptr, Ptr, Ptr, Ptr) Missing;
-    271 ppoll(Ptr, UInt, Ptr, Ptr, Size) Missing;
+    270 pselect6(Int, Ptr, Ptr, Ptr, Ptr) Implemented;
+    271 ppoll(Ptr, UInt, Ptr, Ptr, Size) Implemented;
     272 unshare(Flags) Missing;
     273 set_robust_list(Ptr, Size) Partial;
     274 get_robust_list(Pid, Ptr, Ptr) Missing;

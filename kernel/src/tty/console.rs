@@ -43,10 +43,20 @@ fn put(uart: &mut Uart, s: &str) {
 /// Writes bytes as they are under the console lock (the line discipline did the output
 /// processing: this is the console tty's output function).
 pub fn write_raw(bytes: &[u8]) {
-    let _c = crate::lwkt::crit::crit();
-    if let Some(uart) = CONSOLE.lock().as_mut() {
-        uart.send_bytes_exact(bytes);
-    }
+    with_uart(|uart| uart.send_bytes_exact(bytes));
+}
+
+/// Runs `f` on the UART under the console lock, in a critical section that outlasts the
+/// lock: leaving the section replays a deferred receive interrupt, whose handler takes this
+/// lock. (A guard made in a block's tail expression would outlive the block's critical
+/// section and deadlock on exactly that.)
+fn with_uart<R>(f: impl FnOnce(&mut Uart) -> R) -> Option<R> {
+    let c = crate::lwkt::crit::crit();
+    let mut g = CONSOLE.lock();
+    let r = g.as_mut().map(f);
+    drop(g);
+    drop(c);
+    r
 }
 
 /// The device vector COM1's receive interrupt arrives on (0: polled, no interrupt yet).
@@ -60,10 +70,7 @@ pub static RX_BYTES: AtomicU64 = AtomicU64::new(0);
 pub fn rx_drain() {
     loop {
         let mut buf = [0u8; 64];
-        let n = {
-            let _c = crate::lwkt::crit::crit();
-            CONSOLE.lock().as_mut().map_or(0, |uart| uart.receive_bytes(&mut buf))
-        };
+        let n = with_uart(|uart| uart.receive_bytes(&mut buf)).unwrap_or(0);
         if n == 0 {
             return;
         }
@@ -81,7 +88,7 @@ pub fn rx_drain() {
 /// readers of the console drain the UART themselves).
 pub fn start_rx_interrupt() -> Result<u8, &'static str> {
     use crate::arch::x86_64::{intr, ioapic, lapic};
-    if CONSOLE.lock().is_none() {
+    if with_uart(|_| ()).is_none() {
         return Err("no UART");
     }
     let v = intr::register_any(rx_drain).ok_or("no free device vector")?;
@@ -90,12 +97,7 @@ pub fn start_rx_interrupt() -> Result<u8, &'static str> {
         return Err("IRQ 4 not routable");
     }
     RX_VECTOR.store(v, Ordering::Release);
-    {
-        let _c = crate::lwkt::crit::crit();
-        if let Some(uart) = CONSOLE.lock().as_mut() {
-            uart.enable_interrupts(uart_16550::spec::registers::IER::DATA_READY);
-        }
-    }
+    with_uart(|uart| uart.enable_interrupts(uart_16550::spec::registers::IER::DATA_READY));
     // Whatever arrived before the interrupt was on.
     rx_drain();
     Ok(v)

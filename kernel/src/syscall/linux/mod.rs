@@ -6,6 +6,7 @@ mod lifecycle;
 mod mem;
 mod misc;
 mod proc;
+mod readiness;
 mod table;
 mod time;
 

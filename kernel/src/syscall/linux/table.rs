@@ -2,13 +2,17 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, lifecycle, mem, misc, proc, time};
+use super::{file, lifecycle, mem, misc, proc, readiness, time};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::poll, readiness::poll),
+    (nr::ppoll, readiness::ppoll),
+    (nr::select, readiness::select),
+    (nr::pselect6, readiness::pselect6),
     (nr::rt_sigreturn, proc::rt_sigreturn),
     (nr::rt_sigpending, proc::rt_sigpending),
     (nr::kill, proc::kill),

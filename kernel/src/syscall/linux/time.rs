@@ -28,7 +28,7 @@ fn now(clock: u64) -> Result<u64, i32> {
     }
 }
 
-fn timespec(ns: u64) -> [u8; 16] {
+pub(super) fn timespec(ns: u64) -> [u8; 16] {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&(ns / 1_000_000_000).to_ne_bytes());
     b[8..].copy_from_slice(&(ns % 1_000_000_000).to_ne_bytes());
@@ -70,7 +70,7 @@ pub fn time(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(s)
 }
 
-fn read_timespec(addr: u64) -> Result<u64, i32> {
+pub(super) fn read_timespec(addr: u64) -> Result<u64, i32> {
     let mut b = [0u8; 16];
     copyin(&mut b, addr)?;
     let sec = i64::from_ne_bytes(b[..8].try_into().unwrap_or([0; 8]));
