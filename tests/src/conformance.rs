@@ -32,6 +32,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
         run("conformance-interrupt-musl", "log=warn init=/bin/interrupt-musl", interrupt),
+        run("conformance-ids-musl", "log=warn init=/bin/ids-musl", ids),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -41,6 +42,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-crash_leaks-glibc", "log=warn init=/bin/crash_leaks-glibc", crash_leaks),
         run("conformance-elf_fuzz-glibc", "log=warn init=/bin/elf_fuzz-glibc", elf_fuzz),
         run("conformance-interrupt-glibc", "log=warn init=/bin/interrupt-glibc", interrupt),
+        run("conformance-ids-glibc", "log=warn init=/bin/ids-glibc", ids),
     ]
 }
 
@@ -125,6 +127,18 @@ fn interrupt(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+fn ids(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "start: uid 0 euid 0 gid 0".to_string(),
+        "setresuid: 1000 1000 0".into(),
+        "setgroups unprivileged: -1 EPERM".into(),
+        "seteuid back: 1000 0 0".into(),
+        "setuid dropped: 1000 1000 1000, regain -1 EPERM".into(),
+        "sysinfo: ram ok, procs ok, unit 1".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -167,7 +181,7 @@ mod tests {
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
-                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" => &[],
+                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -41,6 +41,11 @@ pub fn averages() -> [(u64, u64); 3] {
     })
 }
 
+/// The three averages in fixed point with `shift` fraction bits (sysinfo uses 16).
+pub fn fixed(shift: u32) -> [u64; 3] {
+    core::array::from_fn(|i| (AVERAGES[i].load(Ordering::Relaxed) << shift) >> FSHIFT)
+}
+
 /// Threads runnable right now on all CPUs, as their last clock ticks saw them.
 pub fn runnable() -> u64 {
     (0..ncpus()).filter_map(globaldata).map(|g| g.stats.runnable.load(Ordering::Relaxed)).sum()

@@ -41,6 +41,19 @@ pub struct SigAction {
     pub mask: u64,
 }
 
+/// Real and saved ids (kern_prot.c's p_ruid/p_svuid and group counterparts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    /// Real user id.
+    pub ruid: u32,
+    /// Saved set-user-id.
+    pub suid: u32,
+    /// Real group id.
+    pub rgid: u32,
+    /// Saved set-group-id.
+    pub sgid: u32,
+}
+
 /// Number of signals (1..=64).
 pub const NSIG: usize = 64;
 
@@ -62,8 +75,10 @@ pub struct Proc {
     pub cwd: SpinLock<NcHandle>,
     /// Root directory (chroot).
     pub root: SpinLock<NcHandle>,
-    /// Credentials.
+    /// Credentials: the effective ids and groups every access check uses.
     pub cred: SpinLock<Cred>,
+    /// Real and saved user and group ids (the effective ones are in `cred`).
+    pub ids: SpinLock<Ids>,
     /// File creation mask.
     pub umask: AtomicU32,
     /// The command name (the executable's base name, 15 bytes at most).
@@ -127,6 +142,7 @@ impl Proc {
                 cwd: SpinLock::new(cwd),
                 root: SpinLock::new(root),
                 cred: SpinLock::new(Cred::root()),
+                ids: SpinLock::new(Ids::default()),
                 umask: AtomicU32::new(0o022),
                 comm: SpinLock::new(Vec::new()),
                 exe: SpinLock::new(None),
@@ -155,6 +171,7 @@ impl Proc {
                 cwd: SpinLock::new(self.cwd.lock().clone()),
                 root: SpinLock::new(self.root.lock().clone()),
                 cred: SpinLock::new(self.cred.lock().clone()),
+                ids: SpinLock::new(*self.ids.lock()),
                 umask: AtomicU32::new(self.umask.load(Ordering::Relaxed)),
                 comm: SpinLock::new(self.comm.lock().clone()),
                 exe: SpinLock::new(self.exe.lock().clone()),

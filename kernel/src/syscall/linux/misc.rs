@@ -1,4 +1,4 @@
-//! System-wide calls: uname, sched_yield, getrandom.
+//! System-wide calls: uname, sched_yield, getrandom, sysinfo.
 use crate::arch::x86_64::copyio::copyout;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::Lwp;
@@ -52,4 +52,24 @@ pub fn getrandom(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         done += n;
     }
     Ok(done as u64)
+}
+
+/// sysinfo: uptime, load averages (16-bit fixed point), memory in bytes (mem_unit 1, as
+/// Linux reports on 64-bit), process count. No swap, shared or buffer memory exists.
+pub fn sysinfo(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let c = crate::mem::phys::page_counts();
+    let loads = crate::lwkt::loadavg::fixed(16);
+    let mut b = [0u8; 112];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+    put(0, crate::time::nanotime() / 1_000_000_000);
+    put(8, loads[0]);
+    put(16, loads[1]);
+    put(24, loads[2]);
+    put(32, c.total * 4096);
+    put(40, c.free * 4096);
+    let procs = crate::proc::tree::count().min(u16::MAX as usize) as u16;
+    b[80..82].copy_from_slice(&procs.to_ne_bytes());
+    b[104..108].copy_from_slice(&1u32.to_ne_bytes());
+    copyout(a[0], &b)?;
+    Ok(0)
 }

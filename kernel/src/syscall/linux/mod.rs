@@ -2,6 +2,7 @@
 //! the dispatch table built from the declarative list in `abi/src/linux/syscalls.rs`,
 //! -errno results in rax, ENOSYS for what is missing (counted, logged once per name).
 mod file;
+mod ids;
 mod lifecycle;
 mod mem;
 mod misc;

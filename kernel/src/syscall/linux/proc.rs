@@ -21,22 +21,6 @@ pub fn gettid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
     Ok(l.tid as u64)
 }
 
-pub fn getuid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
-    Ok(l.proc.cred.lock().uid as u64)
-}
-
-pub fn geteuid(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
-    getuid(l, t, a)
-}
-
-pub fn getgid(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
-    Ok(l.proc.cred.lock().gid as u64)
-}
-
-pub fn getegid(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
-    getgid(l, t, a)
-}
-
 pub fn umask(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(l.proc.umask.swap(a[0] as u32 & 0o777, Ordering::Relaxed) as u64)
 }

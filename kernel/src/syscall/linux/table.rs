@@ -2,13 +2,24 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, lifecycle, mem, misc, proc, readiness, time};
+use super::{file, ids, lifecycle, mem, misc, proc, readiness, time};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::setuid, ids::setuid),
+    (nr::setgid, ids::setgid),
+    (nr::setreuid, ids::setreuid),
+    (nr::setregid, ids::setregid),
+    (nr::setresuid, ids::setresuid),
+    (nr::setresgid, ids::setresgid),
+    (nr::getresuid, ids::getresuid),
+    (nr::getresgid, ids::getresgid),
+    (nr::getgroups, ids::getgroups),
+    (nr::setgroups, ids::setgroups),
+    (nr::sysinfo, misc::sysinfo),
     (nr::poll, readiness::poll),
     (nr::ppoll, readiness::ppoll),
     (nr::select, readiness::select),
@@ -65,10 +76,10 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::umask, proc::umask),
     (nr::gettimeofday, time::gettimeofday),
     (nr::getrlimit, proc::getrlimit),
-    (nr::getuid, proc::getuid),
-    (nr::getgid, proc::getgid),
-    (nr::geteuid, proc::geteuid),
-    (nr::getegid, proc::getegid),
+    (nr::getuid, ids::getuid),
+    (nr::getgid, ids::getgid),
+    (nr::geteuid, ids::geteuid),
+    (nr::getegid, ids::getegid),
     (nr::getppid, proc::getppid),
     (nr::arch_prctl, proc::arch_prctl),
     (nr::gettid, proc::gettid),
