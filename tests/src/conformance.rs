@@ -28,6 +28,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-fork_chain-musl", "log=warn init=/bin/fork_chain-musl -- 100 top", fork_chain),
         run("conformance-spawn-musl", "log=warn init=/bin/spawn-musl", spawn),
         run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
+        run("conformance-busybox-files", BUSYBOX_FILES, busybox_files),
         run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
         run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
@@ -90,6 +91,15 @@ fn args(p: &str, run: &Run, _: &Context) -> Vec<Check> {
 /// busybox sh runs a pipeline of three busybox processes, a redirection into /tmp and back,
 /// and exits with a status of its own.
 const BUSYBOX_PIPELINE: &str = r#"log=warn init=/bin/busybox -- sh -c "echo hello pipes | /bin/busybox tr a-z A-Z | /bin/busybox tee /tmp/out; /bin/busybox wc -c < /tmp/out; exit 3""#;
+
+/// busybox applets on names and attributes: mkdir -p, mv across directories, symbolic and
+/// hard links, chmod, truncate through a hard link, rm -r.
+const BUSYBOX_FILES: &str = r#"log=warn init=/bin/busybox -- sh -c "cd /tmp && mkdir -p d/e && echo x > d/e/f && mv d/e/f d/g && ln -s g d/l && ln d/g d/h && chmod 640 d/g && cat d/l && stat -c %a:%h d/h && truncate -s 0 d/h && wc -c d/g && rm -r d && ls /tmp | wc -l""#;
+
+fn busybox_files(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = ["x".to_string(), "640:2".into(), "0 d/g".into(), "0".into()];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
 
 fn busybox_pipeline(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(3)), output(p, run, &["HELLO PIPES".into(), "12".into()])]

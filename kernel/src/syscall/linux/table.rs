@@ -2,13 +2,29 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, ids, lifecycle, mem, misc, proc, readiness, time};
+use super::{file, ids, lifecycle, mem, misc, names, proc, readiness, time};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::rename, names::rename),
+    (nr::renameat, names::renameat),
+    (nr::renameat2, names::renameat2),
+    (nr::link, names::link),
+    (nr::linkat, names::linkat),
+    (nr::symlink, names::symlink),
+    (nr::symlinkat, names::symlinkat),
+    (nr::rmdir, names::rmdir),
+    (nr::chmod, names::chmod),
+    (nr::fchmod, names::fchmod),
+    (nr::fchmodat, names::fchmodat),
+    (nr::ftruncate, names::ftruncate),
+    (nr::truncate, names::truncate),
+    (nr::fchdir, names::fchdir),
+    (nr::fsync, names::fsync),
+    (nr::fdatasync, names::fsync),
     (nr::setuid, ids::setuid),
     (nr::setgid, ids::setgid),
     (nr::setreuid, ids::setreuid),
