@@ -1,7 +1,8 @@
 /* Children by every route: vfork (the child writes the parent's memory, then _exits),
  * posix_spawn (CLONE_VM|CLONE_VFORK in musl and glibc) of /bin/hello-musl, a forked child that
  * writes through a null pointer (reported by wait as killed by SIGSEGV), and WNOHANG on a
- * child that is still running (it waits on a pipe). */
+ * child that is still running (it waits on a pipe), waitid with WNOWAIT then a reaping wait. */
+#include <errno.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -59,5 +60,18 @@ int main(void)
 	if (waitpid(p, &st, 0) != p)
 		return 7;
 	printf("nohang: %d, then status=%d\n", (int)none, WEXITSTATUS(st));
+
+	p = fork();
+	if (p == 0)
+		_exit(9);
+	siginfo_t si;
+	if (waitid(P_PID, p, &si, WEXITED | WNOWAIT))
+		return 8;
+	int peek_ok = si.si_pid == p && si.si_code == CLD_EXITED && si.si_status == 9 && si.si_signo == SIGCHLD;
+	if (waitpid(p, &st, 0) != p)
+		return 9;
+	errno = 0;
+	int last = waitid(P_ALL, 0, &si, WEXITED | WNOHANG);
+	printf("waitid: peek %d, reaped %d, then %s\n", peek_ok, WEXITSTATUS(st), last == -1 && errno == ECHILD ? "ECHILD" : "?");
 	return 0;
 }

@@ -160,6 +160,7 @@ fn spawn(p: &str, run: &Run, _: &Context) -> Vec<Check> {
         "spawn: exited=1 status=0".into(),
         "crash: signaled=1 signal=11".into(),
         "nohang: 0, then status=5".into(),
+        "waitid: peek 1, reaped 9, then ECHILD".into(),
     ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }

@@ -252,7 +252,7 @@ crate::syscall_list! {
     244 mq_notify(Fd, Ptr) Missing;
     245 mq_getsetattr(Fd, Ptr, Ptr) Missing;
     246 kexec_load(ULong, ULong, Ptr, ULong) Missing;
-    247 waitid(Int, Pid, Ptr, Flags, Ptr) Missing;
+    247 waitid(Int, Pid, Ptr, Flags, Ptr) Partial;
     248 add_key(Str, Str, Ptr, Size, Int) Missing;
     249 request_key(Str, Str, Str, Int) Missing;
     250 keyctl(Int, ULong, ULong, ULong, ULong) Missing;

@@ -92,12 +92,24 @@ pub struct Reaped {
     pub pid: u32,
     /// Its wait status (exit code << 8, or the signal number).
     pub status: i32,
+    /// Its real user id (waitid's si_uid).
+    pub uid: u32,
+}
+
+/// How a wait treats what it finds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WaitMode {
+    /// Return at once when no selected child has ended.
+    pub nohang: bool,
+    /// Leave the zombie for a later wait (waitid's WNOWAIT).
+    pub keep: bool,
 }
 
 /// wait4's core: reaps a zombie child of `parent` selected by `pid`, sleeping until one
 /// exists unless `nohang` (then `Ok(None)` when children live but none has ended). ECHILD
 /// when nothing selected exists.
-pub fn wait_child(parent: &Proc, pid: i32, nohang: bool) -> Result<Option<Reaped>, i32> {
+pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reaped>, i32> {
+    let nohang = mode.nohang;
     loop {
         tsleep_interlock(ident_of(&WAIT_CHANNEL));
         let reaped = {
@@ -110,12 +122,12 @@ pub fn wait_child(parent: &Proc, pid: i32, nohang: bool) -> Result<Option<Reaped
                 }
                 any = true;
                 if let Some(status) = *c.zombie.lock() {
-                    found = Some(Reaped { pid: c.pid, status });
+                    found = Some(Reaped { pid: c.pid, status, uid: c.ids.lock().ruid });
                     break;
                 }
             }
             // The last reference may go with it: dropped after the lock.
-            let removed = found.as_ref().and_then(|r| t.procs.remove(&r.pid));
+            let removed = found.as_ref().filter(|_| !mode.keep).and_then(|r| t.procs.remove(&r.pid));
             drop(t);
             drop(removed);
             if !any {

@@ -141,7 +141,8 @@ pub fn wait4(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if pid == i32::MIN {
         return Err(ESRCH);
     }
-    let Some(r) = tree::wait_child(&l.proc, pid, options & WNOHANG != 0)? else {
+    let mode = tree::WaitMode { nohang: options & WNOHANG != 0, keep: false };
+    let Some(r) = tree::wait_child(&l.proc, pid, mode)? else {
         return Ok(0);
     };
     if a[1] != 0 {
@@ -153,6 +154,60 @@ pub fn wait4(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         copyout(a[3], &[0u8; 144])?;
     }
     Ok(r.pid as u64)
+}
+
+/// waitid(idtype, id, infop, options, rusage): P_ALL, P_PID or P_PGID; WEXITED is the only
+/// state there is (no stop/continue yet); WNOWAIT leaves the zombie. The siginfo tells
+/// SIGCHLD, CLD_EXITED or CLD_KILLED, the pid, uid and status; with WNOHANG and nothing
+/// ended it is zeroed, as Linux does.
+pub fn waitid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const P_PGID: u64 = 2;
+    const WNOHANG: u32 = 1;
+    const WSTOPPED: u32 = 2;
+    const WEXITED: u32 = 4;
+    const WCONTINUED: u32 = 8;
+    const WNOWAIT: u32 = 0x0100_0000;
+    let options = a[3] as u32;
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | 0xe000_0000) != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(EINVAL);
+    }
+    let id = a[1] as i32;
+    let pid = match a[0] {
+        P_ALL => -1,
+        P_PID if id > 0 => id,
+        P_PGID if id > 0 => -id,
+        P_PGID if id == 0 => 0,
+        _ => return Err(EINVAL),
+    };
+    // Only exits are reported; a wait for stops or continues alone finds nothing.
+    let found = if options & WEXITED != 0 {
+        let mode = tree::WaitMode { nohang: options & WNOHANG != 0, keep: options & WNOWAIT != 0 };
+        tree::wait_child(&l.proc, pid, mode)?
+    } else {
+        return Err(ECHILD);
+    };
+    let mut info = [0u8; 128];
+    if let Some(r) = &found {
+        const SIGCHLD: i32 = 17;
+        let (code, status) = if r.status & 0x7f == 0 { (1i32, r.status >> 8) } else { (2, r.status & 0x7f) };
+        info[0..4].copy_from_slice(&SIGCHLD.to_ne_bytes());
+        info[8..12].copy_from_slice(&code.to_ne_bytes());
+        info[16..20].copy_from_slice(&r.pid.to_ne_bytes());
+        info[20..24].copy_from_slice(&r.uid.to_ne_bytes());
+        info[24..28].copy_from_slice(&status.to_ne_bytes());
+    }
+    if a[2] != 0 {
+        copyout(a[2], &info)?;
+    }
+    if a[4] != 0 {
+        // struct rusage: not accounted per process yet.
+        copyout(a[4], &[0u8; 144])?;
+    }
+    Ok(0)
 }
 
 /// The process `pid` names for the pgid/sid calls (0: the caller).

@@ -49,6 +49,7 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::vfork, lifecycle::vfork),
     (nr::execve, lifecycle::execve),
     (nr::wait4, lifecycle::wait4),
+    (nr::waitid, lifecycle::waitid),
     (nr::setpgid, lifecycle::setpgid),
     (nr::getpgrp, lifecycle::getpgrp),
     (nr::setsid, lifecycle::setsid),
