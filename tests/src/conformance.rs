@@ -93,11 +93,19 @@ fn args(p: &str, run: &Run, _: &Context) -> Vec<Check> {
 const BUSYBOX_PIPELINE: &str = r#"log=warn init=/bin/busybox -- sh -c "echo hello pipes | /bin/busybox tr a-z A-Z | /bin/busybox tee /tmp/out; /bin/busybox wc -c < /tmp/out; exit 3""#;
 
 /// busybox applets on names and attributes: mkdir -p, mv across directories, symbolic and
-/// hard links, chmod, truncate through a hard link, rm -r.
-const BUSYBOX_FILES: &str = r#"log=warn init=/bin/busybox -- sh -c "cd /tmp && mkdir -p d/e && echo x > d/e/f && mv d/e/f d/g && ln -s g d/l && ln d/g d/h && chmod 640 d/g && cat d/l && stat -c %a:%h d/h && truncate -s 0 d/h && wc -c d/g && rm -r d && ls /tmp | wc -l""#;
+/// hard links, chmod, truncate through a hard link, touch -t, chown, mknod of a FIFO, rm -r.
+const BUSYBOX_FILES: &str = r#"log=warn init=/bin/busybox -- sh -c "cd /tmp && mkdir -p d/e && echo x > d/e/f && mv d/e/f d/g && ln -s g d/l && ln d/g d/h && chmod 640 d/g && cat d/l && stat -c %a:%h d/h && truncate -s 0 d/h && wc -c d/g && touch -t 200102030405 d/g && stat -c %Y d/g && chown 5:6 d/g && stat -c %u:%g d/h && mknod d/p p && stat -c %F d/p && rm -r d && ls /tmp | wc -l""#;
 
 fn busybox_files(p: &str, run: &Run, _: &Context) -> Vec<Check> {
-    let want = ["x".to_string(), "640:2".into(), "0 d/g".into(), "0".into()];
+    let want = [
+        "x".to_string(),
+        "640:2".into(),
+        "0 d/g".into(),
+        "981173100".into(),
+        "5:6".into(),
+        "fifo".into(),
+        "0".into(),
+    ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 

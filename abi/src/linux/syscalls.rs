@@ -97,9 +97,9 @@ crate::syscall_list! {
     89 readlink(Str, Ptr, Size) Implemented;
     90 chmod(Str, Mode) Implemented;
     91 fchmod(Fd, Mode) Implemented;
-    92 chown(Str, Id, Id) Missing;
-    93 fchown(Fd, Id, Id) Missing;
-    94 lchown(Str, Id, Id) Missing;
+    92 chown(Str, Id, Id) Implemented;
+    93 fchown(Fd, Id, Id) Implemented;
+    94 lchown(Str, Id, Id) Implemented;
     95 umask(Mode) Implemented;
     96 gettimeofday(Ptr, Ptr) Implemented;
     97 getrlimit(UInt, Ptr) Implemented;
@@ -138,7 +138,7 @@ crate::syscall_list! {
     130 rt_sigsuspend(Ptr, Size) Missing;
     131 sigaltstack(Ptr, Ptr) Missing;
     132 utime(Str, Ptr) Missing;
-    133 mknod(Str, Mode, ULong) Missing;
+    133 mknod(Str, Mode, ULong) Implemented;
     134 uselib(Str) Missing;
     135 personality(UInt) Missing;
     136 ustat(ULong, Ptr) Missing;
@@ -264,8 +264,8 @@ crate::syscall_list! {
     256 migrate_pages(Pid, ULong, Ptr, Ptr) Missing;
     257 openat(Fd, Str, Flags, Mode) Implemented;
     258 mkdirat(Fd, Str, Mode) Implemented;
-    259 mknodat(Fd, Str, Mode, ULong) Missing;
-    260 fchownat(Fd, Str, Id, Id, Flags) Missing;
+    259 mknodat(Fd, Str, Mode, ULong) Implemented;
+    260 fchownat(Fd, Str, Id, Id, Flags) Implemented;
     261 futimesat(Fd, Str, Ptr) Missing;
     262 newfstatat(Fd, Str, Ptr, Flags) Implemented;
     263 unlinkat(Fd, Str, Flags) Implemented;
@@ -285,7 +285,7 @@ crate::syscall_list! {
     277 sync_file_range(Fd, Off, Off, Flags) Missing;
     278 vmsplice(Fd, Ptr, ULong, Flags) Missing;
     279 move_pages(Pid, ULong, Ptr, Ptr, Ptr, Flags) Missing;
-    280 utimensat(Fd, Str, Ptr, Flags) Missing;
+    280 utimensat(Fd, Str, Ptr, Flags) Implemented;
     281 epoll_pwait(Fd, Ptr, Int, Int, Ptr, Size) Missing;
     282 signalfd(Fd, Ptr, Size) Missing;
     283 timerfd_create(Int, Flags) Missing;

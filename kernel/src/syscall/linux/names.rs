@@ -1,5 +1,5 @@
-//! Calls on names and attributes: rename, link, symlink, rmdir, chmod, truncate, fchdir,
-//! fsync. The VFS (`vfs::ops`, the vnode's setattr) does the work; this layer copies
+//! Calls on names and attributes: rename, link, symlink, rmdir, mknod, chmod, chown,
+//! utimensat, truncate, fchdir, fsync. The VFS (`vfs::ops`, the vnode's setattr) does the work; this layer copies
 //! arguments in and applies Linux's permission rules for attribute changes.
 use super::file::user_path;
 use crate::arch::x86_64::trap::TrapFrame;
@@ -13,6 +13,7 @@ use alloc::sync::Arc;
 
 type R = Result<u64, i32>;
 
+const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 const AT_SYMLINK_FOLLOW: u32 = 0x400;
 const AT_EMPTY_PATH: u32 = 0x1000;
 const CWD: u64 = AT_FDCWD as u64;
@@ -139,4 +140,136 @@ pub fn fsync(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         return Err(EINVAL);
     }
     Ok(0)
+}
+
+/// Changes the owner of `h`'s vnode: root only (Linux without CAP_CHOWN refuses any owner
+/// change and allows a group change only to a group the caller is in; -1 leaves a field).
+fn chown_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, uid: u32, gid: u32) -> R {
+    let v = h.vnode().ok_or(ENOENT)?;
+    let cred = l.proc.cred.lock().clone();
+    let attr = v.getattr();
+    let keep = u32::MAX;
+    if cred.uid != 0 {
+        let owner_ok = uid == keep || uid == attr.uid;
+        let group_ok =
+            gid == keep || (attr.uid == cred.uid && (gid == cred.gid || cred.groups.contains(&gid)));
+        if !owner_ok || !group_ok {
+            return Err(EPERM);
+        }
+    }
+    let set = SetAttr {
+        uid: (uid != keep).then_some(uid),
+        gid: (gid != keep).then_some(gid),
+        ..SetAttr::default()
+    };
+    v.node.setattr(&set)?;
+    Ok(0)
+}
+
+pub fn fchownat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let flags = a[4] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(EINVAL);
+    }
+    let path = user_path(a[1])?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        let f = l.proc.fd.get(a[0] as i32)?;
+        let h = f.nch.clone().ok_or(EINVAL)?;
+        return chown_handle(l, &h, a[2] as u32, a[3] as u32);
+    }
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    let h = nlookup(&l.proc.ctx(), at.as_ref(), &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    chown_handle(l, &h, a[2] as u32, a[3] as u32)
+}
+
+pub fn chown(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    fchownat(l, t, [CWD, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn lchown(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    fchownat(l, t, [CWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW as u64, 0])
+}
+
+pub fn fchown(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let f = l.proc.fd.get(a[0] as i32)?;
+    let h = f.nch.clone().ok_or(EINVAL)?;
+    chown_handle(l, &h, a[1] as u32, a[2] as u32)
+}
+
+/// utimensat(dirfd, path, times[2], flags): NULL times or UTIME_NOW set now (owner, root, or
+/// write permission); explicit times need owner or root; UTIME_OMIT leaves a time. A NULL
+/// path works on dirfd itself (as glibc's futimens uses it).
+pub fn utimensat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    use crate::arch::x86_64::copyio::copyin;
+    use crate::vfs::vnode::Timespec;
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let flags = a[3] as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(EINVAL);
+    }
+    let h = if a[1] == 0 {
+        l.proc.fd.get(a[0] as i32)?.nch.clone().ok_or(EINVAL)?
+    } else {
+        let path = user_path(a[1])?;
+        let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+        nlookup(&l.proc.ctx(), at.as_ref(), &path, flags & AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    let v = h.vnode().ok_or(ENOENT)?;
+    let now = Timespec::now();
+    let mut times = [Some(now), Some(now)];
+    let mut explicit = false;
+    if a[2] != 0 {
+        let mut b = [0u8; 32];
+        copyin(&mut b, a[2])?;
+        for (i, t) in times.iter_mut().enumerate() {
+            let sec = i64::from_ne_bytes(b[i * 16..i * 16 + 8].try_into().unwrap_or([0; 8]));
+            let nsec = i64::from_ne_bytes(b[i * 16 + 8..i * 16 + 16].try_into().unwrap_or([0; 8]));
+            *t = match nsec {
+                UTIME_NOW => Some(now),
+                UTIME_OMIT => None,
+                n if (0..1_000_000_000).contains(&n) => {
+                    explicit = true;
+                    Some(Timespec { sec, nsec: n })
+                }
+                _ => return Err(EINVAL),
+            };
+        }
+    }
+    let cred = l.proc.cred.lock().clone();
+    let attr = v.getattr();
+    if cred.uid != 0 && attr.uid != cred.uid {
+        if explicit {
+            return Err(EPERM);
+        }
+        cred.check(&attr, crate::vfs::cred::access::W)?;
+    }
+    v.node.setattr(&SetAttr { atime: times[0], mtime: times[1], ..SetAttr::default() })?;
+    Ok(0)
+}
+
+/// mknodat(dirfd, path, mode, dev): regular files, FIFOs, and (root only) device nodes.
+pub fn mknodat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const S_IFMT: u32 = 0o170000;
+    let mode = a[2] as u32;
+    let vtype = match mode & S_IFMT {
+        0 | 0o100000 => VType::Reg,
+        0o010000 => VType::Fifo,
+        0o020000 => VType::Chr,
+        0o060000 => VType::Blk,
+        0o040000 => return Err(EPERM),
+        0o140000 => return Err(EOPNOTSUPP),
+        _ => return Err(EINVAL),
+    };
+    if matches!(vtype, VType::Chr | VType::Blk) && l.proc.cred.lock().uid != 0 {
+        return Err(EPERM);
+    }
+    let path = user_path(a[1])?;
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    let perm = mode & 0o7777 & !l.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    ops::create_at(&l.proc.ctx(), at.as_ref(), &path, vtype, perm, a[3]).map(|_| 0)
+}
+
+pub fn mknod(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    mknodat(l, t, [CWD, a[0], a[1], a[2], 0, 0])
 }

@@ -9,6 +9,13 @@ use abi::linux::syscalls::nr;
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::chown, names::chown),
+    (nr::fchown, names::fchown),
+    (nr::lchown, names::lchown),
+    (nr::fchownat, names::fchownat),
+    (nr::utimensat, names::utimensat),
+    (nr::mknodat, names::mknodat),
+    (nr::mknod, names::mknod),
     (nr::rename, names::rename),
     (nr::renameat, names::renameat),
     (nr::renameat2, names::renameat2),
