@@ -162,7 +162,7 @@ crate::syscall_list! {
     154 modify_ldt(Int, Ptr, ULong) Missing;
     155 pivot_root(Str, Str) Missing;
     156 sysctl(Ptr) Missing;
-    157 prctl(Int, ULong, ULong, ULong, ULong) Missing;
+    157 prctl(Int, ULong, ULong, ULong, ULong) Partial;
     158 arch_prctl(Int, ULong) Implemented;
     159 adjtimex(Ptr) Missing;
     160 setrlimit(UInt, Ptr) Missing;
@@ -209,7 +209,7 @@ crate::syscall_list! {
     201 time(Ptr) Implemented;
     202 futex(Ptr, Flags, UInt, Ptr, Addr, Ptr) Missing;
     203 sched_setaffinity(Pid, UInt, Ptr) Missing;
-    204 sched_getaffinity(Pid, UInt, Ptr) Missing;
+    204 sched_getaffinity(Pid, UInt, Ptr) Implemented;
     205 set_thread_area(Ptr) Missing;
     206 io_setup(UInt, Ptr) Missing;
     207 io_destroy(ULong) Missing;
@@ -314,7 +314,7 @@ crate::syscall_list! {
     306 syncfs(Fd) Missing;
     307 sendmmsg(Fd, Ptr, UInt, Flags) Missing;
     308 setns(Fd, Int) Missing;
-    309 getcpu(Ptr, Ptr, Ptr) Missing;
+    309 getcpu(Ptr, Ptr, Ptr) Implemented;
     310 process_vm_readv(Pid, Ptr, ULong, Ptr, ULong, ULong) Missing;
     311 process_vm_writev(Pid, Ptr, ULong, Ptr, ULong, ULong) Missing;
     312 kcmp(Pid, Pid, Int, ULong, ULong) Missing;

@@ -1,4 +1,5 @@
-//! System-wide calls: uname, sched_yield, getrandom, sysinfo.
+//! System-wide and process-attribute calls: uname, sched_yield, getrandom, sysinfo, prctl
+//! (names), sched_getaffinity, getcpu.
 use crate::arch::x86_64::copyio::copyout;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::Lwp;
@@ -71,5 +72,61 @@ pub fn sysinfo(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     b[80..82].copy_from_slice(&procs.to_ne_bytes());
     b[104..108].copy_from_slice(&1u32.to_ne_bytes());
     copyout(a[0], &b)?;
+    Ok(0)
+}
+
+/// prctl: PR_SET_NAME and PR_GET_NAME (the 16-byte command name); other options are not
+/// there yet and get EINVAL, as Linux answers an option it does not know.
+pub fn prctl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    match a[0] {
+        PR_SET_NAME => {
+            let mut b = [0u8; 16];
+            let n = match crate::arch::x86_64::copyio::copyinstr(&mut b, a[1]) {
+                Ok(n) => n,
+                // Longer names are cut to 15 bytes, as Linux does.
+                Err(ENAMETOOLONG) => 15,
+                Err(e) => return Err(e),
+            };
+            *l.proc.comm.lock() = b[..n.min(15)].to_vec();
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut b = [0u8; 16];
+            let c = l.proc.comm.lock().clone();
+            b[..c.len().min(15)].copy_from_slice(&c[..c.len().min(15)]);
+            copyout(a[1], &b)?;
+            Ok(0)
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+/// sched_getaffinity(pid, size, mask): every online CPU (threads are not pinned by user
+/// request yet); returns the mask's size in bytes, as Linux does.
+pub fn sched_getaffinity(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let pid = a[0] as i32;
+    if pid < 0 || (pid != 0 && crate::proc::tree::find(pid as u32).is_none()) {
+        return Err(ESRCH);
+    }
+    if a[1] < 8 || !a[1].is_multiple_of(8) {
+        return Err(EINVAL);
+    }
+    let n = crate::lwkt::globaldata::ncpus();
+    let mask: u64 = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    copyout(a[2], &mask.to_ne_bytes())?;
+    Ok(8)
+}
+
+/// getcpu(cpu, node, cache): the CPU running the caller now, node 0.
+pub fn getcpu(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let cpu = crate::lwkt::globaldata::mycpu().cpuid as u32;
+    if a[0] != 0 {
+        copyout(a[0], &cpu.to_ne_bytes())?;
+    }
+    if a[1] != 0 {
+        copyout(a[1], &0u32.to_ne_bytes())?;
+    }
     Ok(0)
 }

@@ -9,6 +9,9 @@ use abi::linux::syscalls::nr;
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::prctl, misc::prctl),
+    (nr::sched_getaffinity, misc::sched_getaffinity),
+    (nr::getcpu, misc::getcpu),
     (nr::chown, names::chown),
     (nr::fchown, names::fchown),
     (nr::lchown, names::lchown),
