@@ -29,6 +29,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-spawn-musl", "log=warn init=/bin/spawn-musl", spawn),
         run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
         run("conformance-busybox-files", BUSYBOX_FILES, busybox_files),
+        run("conformance-busybox-mount", BUSYBOX_MOUNT, busybox_mount),
         run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
         run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
@@ -105,6 +106,21 @@ fn busybox_files(p: &str, run: &Run, _: &Context) -> Vec<Check> {
         "5:6".into(),
         "fifo".into(),
         "0".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+/// mount and umount of a tmpfs from busybox: /proc/mounts shows it, statfs reports tmpfs's
+/// magic, a busy mount refuses to go, an unknown type is ENODEV.
+const BUSYBOX_MOUNT: &str = "log=warn init=/bin/busybox -- sh -c \"mkdir /mnt && mount -t tmpfs x /mnt && echo hi > /mnt/f && grep /mnt /proc/mounts && stat -f -c %t /mnt && cd /mnt && umount /mnt; echo busy=$?; cd / && umount /mnt && ls /mnt | wc -l; mount -t ext4 x /mnt 2>/dev/null; echo ext4=$?\"";
+
+fn busybox_mount(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "tmpfs /mnt tmpfs rw 0 0".to_string(),
+        "1021994".into(),
+        "busy=1".into(),
+        "0".into(),
+        "ext4=255".into(),
     ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }

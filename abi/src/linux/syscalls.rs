@@ -142,8 +142,8 @@ crate::syscall_list! {
     134 uselib(Str) Missing;
     135 personality(UInt) Missing;
     136 ustat(ULong, Ptr) Missing;
-    137 statfs(Str, Ptr) Missing;
-    138 fstatfs(Fd, Ptr) Missing;
+    137 statfs(Str, Ptr) Implemented;
+    138 fstatfs(Fd, Ptr) Implemented;
     139 sysfs(Int, ULong, ULong) Missing;
     140 getpriority(Int, Int) Missing;
     141 setpriority(Int, Int, Int) Missing;
@@ -170,8 +170,8 @@ crate::syscall_list! {
     162 sync() Missing;
     163 acct(Str) Missing;
     164 settimeofday(Ptr, Ptr) Missing;
-    165 mount(Str, Str, Str, ULong, Ptr) Missing;
-    166 umount2(Str, Flags) Missing;
+    165 mount(Str, Str, Str, ULong, Ptr) Partial;
+    166 umount2(Str, Flags) Partial;
     167 swapon(Str, Flags) Missing;
     168 swapoff(Str) Missing;
     169 reboot(Int, Int, UInt, Ptr) Missing;

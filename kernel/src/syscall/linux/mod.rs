@@ -6,6 +6,7 @@ mod ids;
 mod lifecycle;
 mod mem;
 mod misc;
+mod mounts;
 mod names;
 mod proc;
 mod readiness;

@@ -2,13 +2,17 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, ids, lifecycle, mem, misc, names, proc, readiness, time};
+use super::{file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, time};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::mount, mounts::mount),
+    (nr::umount2, mounts::umount2),
+    (nr::statfs, mounts::statfs),
+    (nr::fstatfs, mounts::fstatfs),
     (nr::prctl, misc::prctl),
     (nr::sched_getaffinity, misc::sched_getaffinity),
     (nr::getcpu, misc::getcpu),
