@@ -10,6 +10,7 @@ mod files;
 mod gen;
 mod kcounters;
 mod pid;
+mod pid_tests;
 mod tests;
 
 use super::mount::Mount;
