@@ -116,12 +116,13 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     // Linux zeroes the memory layout fields of a process without an mm.
     let (arg_start, arg_end, env_start, env_end) =
         if live { (a.arg_start, a.arg_end, a.env_start, a.env_end) } else { (0, 0, 0, 0) };
+    // The name goes in as its bytes (Linux does not escape it; readers take the last ')').
+    let mut out = alloc::format!("{} (", p.pid).into_bytes();
+    out.extend_from_slice(&comm);
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} ({}) {} {} {} {} 0 -1 0 {} 0 0 0 0 0 0 0 20 0 1 0 0 {} 0 {} 0 0 0 0 0 {} {} {} {} 0 0 0 {} {} 0 0 0 0 0 0 0 {} {} {} {} {} {}",
-        p.pid,
-        String::from_utf8_lossy(&comm),
+        ") {} {} {} {} 0 -1 0 {} 0 0 0 0 0 0 0 20 0 1 0 0 {} 0 {} 0 0 0 0 0 {} {} {} {} 0 0 0 {} {} 0 0 0 0 0 0 0 {} {} {} {} {} {}",
         state,
         p.ppid.load(Ordering::Relaxed),
         p.pgid.load(Ordering::Relaxed),
@@ -142,7 +143,8 @@ pub fn stat(p: &Proc) -> Vec<u8> {
         env_end,
         exit_code,
     );
-    s.into_bytes()
+    out.extend_from_slice(s.as_bytes());
+    out
 }
 
 /// /proc/PID/status: the lines programs look for, in Linux's order.

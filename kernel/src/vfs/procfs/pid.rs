@@ -101,6 +101,20 @@ pub fn self_target() -> Result<Vec<u8>, i32> {
     Ok(alloc::format!("{}", l.proc.pid).into_bytes())
 }
 
+/// An fd link's permission bits as Linux sets them from the open file's access mode: read
+/// gives r-x, write -wx, both rwx (owner only).
+fn fd_perm(pid: u32, fd: i32) -> u32 {
+    let Some(f) = tree::find(pid).and_then(|p| p.fd.get(fd).ok()) else { return 0o700 };
+    let mut perm = 0;
+    if f.readable() {
+        perm |= 0o500;
+    }
+    if f.writable() {
+        perm |= 0o300;
+    }
+    perm
+}
+
 fn is_zombie(p: &Proc) -> bool {
     p.zombie.lock().is_some()
 }
@@ -164,7 +178,7 @@ impl FsNode for PidNode {
             Kind::FdDir => (VType::Dir.ifmt() | 0o500, 2),
             Kind::File(_, perm) => (VType::Reg.ifmt() | perm, 1),
             Kind::Link(_) => (VType::Lnk.ifmt() | 0o777, 1),
-            Kind::Fd(_) => (VType::Lnk.ifmt() | 0o700, 1),
+            Kind::Fd(fd) => (VType::Lnk.ifmt() | fd_perm(self.pid, fd), 1),
         };
         // Owned by the process's user, as Linux's are (a reaped process: root).
         let (uid, gid) = tree::find(self.pid).map_or((0, 0), |p| {
