@@ -35,6 +35,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
         run("conformance-interrupt-musl", "log=warn init=/bin/interrupt-musl", interrupt),
         run("conformance-ids-musl", "log=warn init=/bin/ids-musl", ids),
+        run("conformance-procfs-musl", "log=warn init=/bin/procfs-musl", procfs),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -45,6 +46,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-elf_fuzz-glibc", "log=warn init=/bin/elf_fuzz-glibc", elf_fuzz),
         run("conformance-interrupt-glibc", "log=warn init=/bin/interrupt-glibc", interrupt),
         run("conformance-ids-glibc", "log=warn init=/bin/ids-glibc", ids),
+        run("conformance-procfs-glibc", "log=warn init=/bin/procfs-glibc", procfs),
     ]
 }
 
@@ -173,6 +175,22 @@ fn ids(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+fn procfs(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "self: 1".to_string(),
+        "stat: pid 1, comm 1, state R, ppid 1, fields 1".into(),
+        "cmdline: 1".into(),
+        "comm: 1".into(),
+        "maps: stack 1, exe 1".into(),
+        "exe: 1".into(),
+        "fd1: /dev/console".into(),
+        "child: name 1, state S, pid 1, ppid 1".into(),
+        "zombie: state Z, cmdline 0, fds 0".into(),
+        "nopid: ENOENT".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -216,7 +234,7 @@ mod tests {
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
-                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" => &[],
+                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -270,7 +270,10 @@ ktest! {
             "# exhaustion: {} x 1 MiB, {} x 64 KiB, {} x 4 KiB, {} pages, {} x 64 B; free pages {} -> {} -> {}",
             counts[0], counts[1], counts[2], pages, smalls, pages0.free, low.free, pages1.free
         );
-        kassert!(counts[0] > 100 && pages + counts[2] > 0 && fbox_failed, "memory did not run out");
+        // Whether crumbs are left for the 4 KiB and single-page stages after the 64 KiB one
+        // depends on how earlier tests left memory fragmented (the test order follows the
+        // link order), so only the end matters: the big stage got memory, the last one failed.
+        kassert!(counts[0] > 100 && fbox_failed, "memory did not run out");
         kassert!(low.free < 64 * ncpus() as u64, "{} pages still free at the low point", low.free);
         // Background frees (a late-reaped thread) can only add pages; a leak would lose some.
         kassert!(pages1.free >= pages0.free, "free pages {} -> {}", pages0.free, pages1.free);

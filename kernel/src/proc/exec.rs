@@ -125,6 +125,7 @@ fn exec_depth(
     let user = curthread_user();
     let old = user.replace_vmspace(vs.clone());
     drop(old);
+    *p.vm.lock() = Arc::downgrade(&vs);
     p.fd.close_on_exec();
     // Caught signals go back to their default action (the handlers are gone with the image);
     // ignored ones stay ignored.
@@ -298,6 +299,10 @@ fn build_stack(
         envp.iter().rev().map(|e| place(e)).collect::<Vec<_>>().into_iter().rev().collect();
     let argv_at: Vec<u64> =
         argv.iter().rev().map(|a| place(a)).collect::<Vec<_>>().into_iter().rev().collect();
+    // argv's strings and then envp's lie next to each other, in order (Linux's layout).
+    let env_start = envp_at.first().copied().unwrap_or(platform);
+    *curthread_user().lwp.proc.args.lock() =
+        super::ArgRange { arg_start: top, arg_end: env_start, env_start, env_end: platform };
     let mut random = [0u8; 16];
     crate::dev::random::fill(&mut random);
     top -= 16;

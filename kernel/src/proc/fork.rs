@@ -40,6 +40,7 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
     let vs = if opt.vfork { me.vmspace() } else { me.vmspace().fork()? };
     let fd_src = parent.fd.clone();
     let child = parent.fork(|pid| fd_src.fork_copy(pid as u64))?;
+    *child.vm.lock() = Arc::downgrade(&vs);
     let clwp = Lwp::first(child.clone());
     clwp.sigmask.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
     if let Some(a) = opt.child_cleartid {

@@ -97,6 +97,24 @@ pub struct Proc {
     pub threads: SpinLock<Option<Weak<Lwp>>>,
     /// A vfork child still borrowing its parent's memory (the parent sleeps until it clears).
     pub in_vfork: AtomicBool,
+    /// The address space its thread runs in (set at fork and exec), for /proc/PID.
+    pub vm: SpinLock<Weak<crate::vm::vmspace::VmSpace>>,
+    /// Where exec put the argument and environment strings (Linux's mm->arg_start etc.).
+    pub args: SpinLock<ArgRange>,
+}
+
+/// The user addresses of the argument and environment strings exec wrote on the stack
+/// (each range NUL-separated strings, end exclusive); zeros before any exec.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArgRange {
+    /// First byte of argv[0].
+    pub arg_start: u64,
+    /// One past the last argument's NUL.
+    pub arg_end: u64,
+    /// First byte of envp[0].
+    pub env_start: u64,
+    /// One past the last environment string's NUL.
+    pub env_end: u64,
 }
 
 /// One thread of a process.
@@ -152,6 +170,8 @@ impl Proc {
                 threads: SpinLock::new(None),
                 sig: SpinLock::new(signal::SigState::new()),
                 blocked: AtomicU64::new(0),
+                vm: SpinLock::new(Weak::new()),
+                args: SpinLock::new(ArgRange::default()),
             }))
         })
     }
@@ -181,6 +201,8 @@ impl Proc {
                 threads: SpinLock::new(None),
                 sig: SpinLock::new(signal::SigState::new()),
                 blocked: AtomicU64::new(self.blocked.load(Ordering::Relaxed)),
+                vm: SpinLock::new(Weak::new()),
+                args: SpinLock::new(*self.args.lock()),
             }))
         })
     }

@@ -314,6 +314,12 @@ impl FileDesc {
         }
     }
 
+    /// The open descriptor numbers, ascending (/proc/PID/fd).
+    pub fn open_fds(&self) -> Vec<i32> {
+        let t = self.t.lock();
+        t.slots.iter().enumerate().filter(|(_, s)| s.is_some()).map(|(i, _)| i as i32).collect()
+    }
+
     /// Open descriptors (tests, /proc).
     pub fn count(&self) -> usize {
         self.t.lock().slots.iter().filter(|s| s.is_some()).count()

@@ -27,6 +27,9 @@ pub struct Mount {
     pub root_ncp: Arc<Ncp>,
     /// Where it is mounted (None for the root mount).
     covered: SpinLock<Option<NcHandle>>,
+    /// Names change behind the namecache's back (procfs: pids come and go, /proc/self
+    /// depends on the reader): every lookup asks the filesystem again.
+    uncached: core::sync::atomic::AtomicBool,
 }
 
 impl Mount {
@@ -43,7 +46,18 @@ impl Mount {
             token: Token::new("mnt_token"),
             root_ncp: Ncp::new_root(root(weak)),
             covered: SpinLock::new(None),
+            uncached: core::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Makes every lookup on this mount ask the filesystem (see `uncached`).
+    pub fn set_uncached(&self) {
+        self.uncached.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether lookups bypass the namecache's positive and negative states.
+    pub fn uncached(&self) -> bool {
+        self.uncached.load(Ordering::Relaxed)
     }
 
     /// The handle of the mount's root.

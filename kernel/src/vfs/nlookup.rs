@@ -31,18 +31,24 @@ pub struct Ctx {
 
 /// Makes an unresolved entry positive or negative by asking its directory's filesystem.
 /// Returns the vnode, or None for a name that does not exist.
+/// On an uncached mount (procfs) every resolve asks the filesystem again.
 pub fn resolve(h: &NcHandle) -> Result<Option<Arc<Vnode>>, i32> {
-    match h.ncp.state() {
-        NcState::Positive(v) => return Ok(Some(v)),
-        NcState::Negative => return Ok(None),
-        NcState::Unresolved => {}
+    let cached = !h.mount.uncached() || h.ncp.parent().is_none();
+    if cached {
+        match h.ncp.state() {
+            NcState::Positive(v) => return Ok(Some(v)),
+            NcState::Negative => return Ok(None),
+            NcState::Unresolved => {}
+        }
     }
     let _t = get_token_shared(&h.mount.token);
     // Re-check under the token: a namespace operation may have settled it meanwhile.
-    match h.ncp.state() {
-        NcState::Positive(v) => return Ok(Some(v)),
-        NcState::Negative => return Ok(None),
-        NcState::Unresolved => {}
+    if cached {
+        match h.ncp.state() {
+            NcState::Positive(v) => return Ok(Some(v)),
+            NcState::Negative => return Ok(None),
+            NcState::Unresolved => {}
+        }
     }
     let dir = h.ncp.parent().and_then(|p| p.vnode()).ok_or(ENOENT)?;
     match dir.node.lookup(&h.ncp.name()) {

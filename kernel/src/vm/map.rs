@@ -98,6 +98,11 @@ impl VmMap {
         self.entries.is_empty()
     }
 
+    /// Every entry, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &MapEntry> {
+        self.entries.values()
+    }
+
     /// Every entry, mutable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut MapEntry> {
         self.entries.values_mut()

@@ -79,6 +79,12 @@ impl VmSpace {
         self.map.shared().len()
     }
 
+    /// Copies of every entry in address order, and the heap's (start, break) (/proc/PID/maps).
+    pub fn entries(&self) -> (alloc::vec::Vec<MapEntry>, (u64, u64)) {
+        let map = self.map.shared();
+        (map.iter().cloned().collect(), (map.brk_base, map.brk))
+    }
+
     /// A copy of the entry containing `va` (tests and /proc/PID/maps later).
     pub fn entry_at(&self, va: u64) -> Option<MapEntry> {
         self.map.shared().lookup(va).cloned()

@@ -370,16 +370,8 @@ pub fn readlinkat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if a[3] as i64 <= 0 {
         return Err(EINVAL);
     }
-    // /proc/self/exe: the executable this process runs (procfs's process directories come
-    // with fork; the one link libcs ask for is answered here).
-    let target = if path == b"/proc/self/exe" {
-        let exe = l.proc.exe.lock().clone().ok_or(ENOENT)?;
-        let root = l.proc.root.lock().clone();
-        crate::vfs::ops::path_of(&exe, &root)
-    } else {
-        let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
-        ops::readlink_at(&l.proc.ctx(), at.as_ref(), &path)?
-    };
+    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+    let target = ops::readlink_at(&l.proc.ctx(), at.as_ref(), &path)?;
     let n = target.len().min(a[3] as usize);
     copyout(a[2], &target[..n])?;
     Ok(n as u64)

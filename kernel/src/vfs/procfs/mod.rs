@@ -2,10 +2,15 @@
 //! contents are generated at read time in Linux's formats, so Linux programs (free, uptime,
 //! top, mount, nproc) and native ones read the same text. Like Linux, the files report size
 //! 0 in stat, and a read at an offset returns that part of the freshly generated text.
-//! Mounted on /proc at boot. /proc/self and /proc/PID come with processes.
+//! Mounted on /proc at boot. Besides the fixed files the root lists a directory per process
+//! ([`pid`]) and /proc/self, a symlink to the reader's own. Names change behind the
+//! namecache's back, so the mount is uncached: every lookup asks procfs.
 mod cpuinfo;
 mod files;
+mod gen;
 mod kcounters;
+mod pid;
+mod pid_tests;
 mod tests;
 
 use super::mount::Mount;
@@ -35,9 +40,15 @@ const FILES: [(&str, Generator); 9] = [
     ("version", files::version),
 ];
 
-/// The root directory: a fixed table of files.
+/// Directory cookies from here on name pids (cookie = PID_COOKIE + pid + 1), so a listing
+/// continues at the right pid while processes come and go.
+const PID_COOKIE: u64 = 1 << 32;
+
+/// The root directory: a fixed table of files, /proc/self and the process directories.
 struct ProcRoot {
     files: Vec<(&'static str, Arc<Vnode>)>,
+    self_link: Arc<Vnode>,
+    mount: Weak<Mount>,
     created: Timespec,
 }
 
@@ -50,7 +61,7 @@ struct ProcFile {
 
 /// A new procfs mount.
 pub fn mount() -> Arc<Mount> {
-    Mount::new("proc", "proc", |weak: &Weak<Mount>| {
+    let m = Mount::new("proc", "proc", |weak: &Weak<Mount>| {
         let created = Timespec::now();
         let files = FILES
             .iter()
@@ -60,8 +71,12 @@ pub fn mount() -> Arc<Mount> {
                 (name, Vnode::new(node, weak.clone()))
             })
             .collect();
-        Vnode::new(Arc::new(ProcRoot { files, created }), weak.clone())
-    })
+        let self_ino = ROOT_INO + 1 + FILES.len() as u64;
+        let self_link = Vnode::new(Arc::new(pid::SelfLink { ino: self_ino, created }), weak.clone());
+        Vnode::new(Arc::new(ProcRoot { files, self_link, mount: weak.clone(), created }), weak.clone())
+    });
+    m.set_uncached();
+    m
 }
 
 /// Mounts procfs on /proc of the root, creating the directory when the image has none.
@@ -113,9 +128,20 @@ impl FsNode for ProcRoot {
         let entries = dots
             .into_iter()
             .map(|(n, ino)| (n, ino, VType::Dir))
-            .chain(self.files.iter().map(|(n, v)| (n.as_bytes(), v.getattr().ino, VType::Reg)));
+            .chain(self.files.iter().map(|(n, v)| (n.as_bytes(), v.getattr().ino, VType::Reg)))
+            .chain(core::iter::once((&b"self"[..], self.self_link.getattr().ino, VType::Lnk)));
         for (i, (name, ino, vtype)) in entries.enumerate().skip(cookie as usize) {
             if !f(DirEntry { ino, vtype, name: name.to_vec(), next: i as u64 + 1 }) {
+                return Ok(());
+            }
+        }
+        for pid in pid::pids() {
+            let next = PID_COOKIE + u64::from(pid) + 1;
+            if next <= cookie {
+                continue;
+            }
+            let name = alloc::format!("{pid}").into_bytes();
+            if !f(DirEntry { ino: u64::from(pid) << 32, vtype: VType::Dir, name, next }) {
                 break;
             }
         }
@@ -127,6 +153,12 @@ impl FsNode for ProcRoot {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<Vnode>, i32> {
+        if name == b"self" {
+            return Ok(self.self_link.clone());
+        }
+        if let Some(pid) = pid::parse_pid(name) {
+            return pid::pid_dir(pid, &self.mount);
+        }
         self.files.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, v)| v.clone()).ok_or(ENOENT)
     }
 
@@ -175,14 +207,7 @@ impl FsNode for ProcFile {
 
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, i32> {
         let text = (self.generate)();
-        let bytes = text.as_bytes();
-        let Ok(start) = usize::try_from(off) else { return Ok(0) };
-        if start >= bytes.len() {
-            return Ok(0);
-        }
-        let n = buf.len().min(bytes.len() - start);
-        buf[..n].copy_from_slice(&bytes[start..start + n]);
-        Ok(n)
+        Ok(pid::read_at(text.as_bytes(), off, buf))
     }
 
     fn write(&self, _off: u64, _buf: &[u8]) -> Result<usize, i32> {
