@@ -165,7 +165,7 @@ crate::syscall_list! {
     157 prctl(Int, ULong, ULong, ULong, ULong) Partial;
     158 arch_prctl(Int, ULong) Implemented;
     159 adjtimex(Ptr) Missing;
-    160 setrlimit(UInt, Ptr) Missing;
+    160 setrlimit(UInt, Ptr) Implemented;
     161 chroot(Str) Missing;
     162 sync() Missing;
     163 acct(Str) Missing;

@@ -44,6 +44,22 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
         Ok(v) => v,
         Err(e) => (e as i64).wrapping_neg() as u64,
     };
+    // `log=trace` shows every call with its name, arguments and result (strace-like).
+    if log::log_enabled!(log::Level::Trace) {
+        let name = u32::try_from(nr).ok().and_then(|n| by_number(TABLE, n)).map_or("?", |s| s.name);
+        log::trace!(
+            "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
+            lwp.tid,
+            name,
+            args[0],
+            args[1],
+            args[2],
+            args[3],
+            args[4],
+            args[5],
+            frame.rax as i64
+        );
+    }
     // Return to user mode is where a thread that should give the CPU away does so, and
     // where pending signals are acted on.
     let gd = crate::lwkt::globaldata::mycpu();

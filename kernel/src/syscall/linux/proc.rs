@@ -204,6 +204,10 @@ pub fn prlimit64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(0)
 }
 
+pub fn setrlimit(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    prlimit64(l, t, [0, a[0], a[1], 0, 0, 0])
+}
+
 pub fn getrlimit(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     prlimit64(l, t, [0, a[0], 0, a[1], 0, 0])
 }
