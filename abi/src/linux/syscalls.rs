@@ -45,7 +45,7 @@ crate::syscall_list! {
     37 alarm(UInt) Missing;
     38 setitimer(Int, Ptr, Ptr) Missing;
     39 getpid() Implemented;
-    40 sendfile(Fd, Fd, Ptr, Size) Missing;
+    40 sendfile(Fd, Fd, Ptr, Size) Implemented;
     41 socket(Int, Int, Int) Missing;
     42 connect(Fd, Ptr, UInt) Missing;
     43 accept(Fd, Ptr, Ptr) Missing;

@@ -415,3 +415,62 @@ pub fn getdents64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     f.lseek(next as i64, 0)?;
     Ok(out.len() as u64)
 }
+
+/// sendfile(out_fd, in_fd, offset, count): copies through the kernel in chunks. With an
+/// offset pointer the input is read there (and the pointer advanced) without moving the
+/// file's offset; a short read or write ends the call; an error after some bytes moved
+/// reports the bytes.
+pub fn sendfile(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let out = l.proc.fd.get(fd_arg(a[0]))?;
+    let inp = l.proc.fd.get(fd_arg(a[1]))?;
+    if !inp.readable() || !out.writable() {
+        return Err(EBADF);
+    }
+    let mut off = if a[2] != 0 {
+        let mut b = [0u8; 8];
+        copyin(&mut b, a[2])?;
+        let o = i64::from_ne_bytes(b);
+        if o < 0 {
+            return Err(EINVAL);
+        }
+        Some(o)
+    } else {
+        None
+    };
+    let count = (a[3] as usize).min(0x7fff_f000);
+    let mut buf = vec![0u8; count.min(CHUNK)];
+    let mut done = 0usize;
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        let got = match off {
+            Some(o) => inp.pread(&mut buf[..want], o),
+            None => inp.read(&mut buf[..want]),
+        };
+        let n = match got {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let w = match out.write(&buf[..n]) {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += w;
+        if let Some(o) = off.as_mut() {
+            *o += w as i64;
+        } else if w < n && !inp.is_pipe() {
+            // Only what was written counts as taken from the input.
+            const SEEK_CUR: u32 = 1;
+            let _ = inp.lseek(-((n - w) as i64), SEEK_CUR);
+        }
+        if w < n || n < want {
+            break;
+        }
+    }
+    if let (Some(o), true) = (off, a[2] != 0) {
+        copyout(a[2], &o.to_ne_bytes())?;
+    }
+    Ok(done as u64)
+}

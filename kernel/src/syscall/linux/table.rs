@@ -9,6 +9,7 @@ use abi::linux::syscalls::nr;
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
     (nr::clone, lifecycle::clone),
+    (nr::sendfile, file::sendfile),
     (nr::setrlimit, proc::setrlimit),
     (nr::mount, mounts::mount),
     (nr::umount2, mounts::umount2),
