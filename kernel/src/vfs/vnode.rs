@@ -175,7 +175,8 @@ pub struct SetAttr {
 }
 
 /// A filesystem's node: the operations a vnode forwards (VOPs and n-VOPs). Every error is an
-/// errno in Linux numbering. Directory operations receive names that are single components
+/// errno in Linux numbering. The directory operations default to ENOTDIR and readlink to
+/// EINVAL, which is what every node that is not a directory (or symlink) answers. Directory operations receive names that are single components
 /// (no `/`, not `.` or `..`, not empty): the lookup layer guarantees that.
 pub trait FsNode: Send + Sync {
     /// The node's type.
@@ -188,25 +189,44 @@ pub trait FsNode: Send + Sync {
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, i32>;
     /// Writes at `off`; returns the bytes written.
     fn write(&self, off: u64, buf: &[u8]) -> Result<usize, i32>;
-    /// Lists entries from `cookie` on, calling `f` until it returns false.
-    fn readdir(&self, cookie: u64, f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32>;
-    /// A symlink's target.
-    fn readlink(&self) -> Result<Vec<u8>, i32>;
+    /// Lists entries from `cookie` on, calling `f` until it returns false (ENOTDIR for
+    /// anything but a directory).
+    fn readdir(&self, _cookie: u64, _f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
+        Err(abi::errno::ENOTDIR)
+    }
+    /// A symlink's target (EINVAL for anything but a symlink).
+    fn readlink(&self) -> Result<Vec<u8>, i32> {
+        Err(abi::errno::EINVAL)
+    }
     /// Resolves `name` in this directory (nresolve): ENOENT makes a negative entry.
-    fn lookup(&self, name: &[u8]) -> Result<Arc<Vnode>, i32>;
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<Vnode>, i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// Creates a node of any type but a symlink (ncreate, nmkdir, nmknod); EEXIST if taken.
-    fn create(&self, name: &[u8], new: NewNode) -> Result<Arc<Vnode>, i32>;
+    fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// Creates a symlink.
-    fn symlink(&self, name: &[u8], target: &[u8], new: NewNode) -> Result<Arc<Vnode>, i32>;
+    fn symlink(&self, _name: &[u8], _target: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// Adds a hard link to `target` (same mount).
-    fn link(&self, name: &[u8], target: &Arc<Vnode>) -> Result<(), i32>;
+    fn link(&self, _name: &[u8], _target: &Arc<Vnode>) -> Result<(), i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// Removes a non-directory entry.
-    fn remove(&self, name: &[u8]) -> Result<(), i32>;
+    fn remove(&self, _name: &[u8]) -> Result<(), i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// Removes an empty directory.
-    fn rmdir(&self, name: &[u8]) -> Result<(), i32>;
+    fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// Moves `from` in this directory to `to` in `todir` (same mount), replacing a compatible
     /// target atomically.
-    fn rename(&self, from: &[u8], todir: &Vnode, to: &[u8]) -> Result<(), i32>;
+    fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
+        Err(abi::errno::ENOTDIR)
+    }
     /// The filesystem-private object behind the node, for same-mount checks (rename, link).
     fn as_any(&self) -> &dyn core::any::Any;
 

@@ -4,9 +4,8 @@ use crate::dev::registry::{self, DevMeta, Device};
 use crate::sync::spinlock::SpinLock;
 use crate::vfs::mount::Mount;
 use crate::vfs::vnode::{Attr, DirEntry, FsNode, NewNode, SetAttr, Timespec, VType, Vnode};
-use abi::errno::{EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM};
+use abi::errno::{EINVAL, EISDIR, ENOENT, EPERM};
 use alloc::sync::{Arc, Weak};
-use alloc::vec::Vec;
 use core::any::Any;
 
 /// devfs's root inode number.
@@ -103,10 +102,6 @@ impl FsNode for DevfsRoot {
         Ok(())
     }
 
-    fn readlink(&self) -> Result<Vec<u8>, i32> {
-        Err(EINVAL)
-    }
-
     fn lookup(&self, name: &[u8]) -> Result<Arc<Vnode>, i32> {
         let dev = registry::by_name(name).ok_or(ENOENT)?;
         Ok(Vnode::new(Arc::new(DevNode { dev, mount: self.mount.clone() }), self.mount.clone()))
@@ -188,42 +183,6 @@ impl FsNode for DevNode {
 
     fn write(&self, off: u64, buf: &[u8]) -> Result<usize, i32> {
         self.dev.ops.write(off, buf, 0)
-    }
-
-    fn readdir(&self, _cookie: u64, _f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn readlink(&self) -> Result<Vec<u8>, i32> {
-        Err(EINVAL)
-    }
-
-    fn lookup(&self, _name: &[u8]) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn symlink(&self, _name: &[u8], _target: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn link(&self, _name: &[u8], _target: &Arc<Vnode>) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn remove(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -15,7 +15,7 @@ mod tests;
 
 use super::mount::Mount;
 use super::vnode::{Attr, DirEntry, FsNode, NewNode, SetAttr, Timespec, VType, Vnode};
-use abi::errno::{EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM};
+use abi::errno::{EACCES, EISDIR, ENOENT, EPERM};
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -148,10 +148,6 @@ impl FsNode for ProcRoot {
         Ok(())
     }
 
-    fn readlink(&self) -> Result<Vec<u8>, i32> {
-        Err(EINVAL)
-    }
-
     fn lookup(&self, name: &[u8]) -> Result<Arc<Vnode>, i32> {
         if name == b"self" {
             return Ok(self.self_link.clone());
@@ -212,42 +208,6 @@ impl FsNode for ProcFile {
 
     fn write(&self, _off: u64, _buf: &[u8]) -> Result<usize, i32> {
         Err(EACCES)
-    }
-
-    fn readdir(&self, _cookie: u64, _f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn readlink(&self) -> Result<Vec<u8>, i32> {
-        Err(EINVAL)
-    }
-
-    fn lookup(&self, _name: &[u8]) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn symlink(&self, _name: &[u8], _target: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn link(&self, _name: &[u8], _target: &Arc<Vnode>) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn remove(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
     }
 
     fn as_any(&self) -> &dyn Any {

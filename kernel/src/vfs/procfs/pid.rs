@@ -355,40 +355,8 @@ impl FsNode for SelfLink {
         Err(EACCES)
     }
 
-    fn readdir(&self, _cookie: u64, _f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
     fn readlink(&self) -> Result<Vec<u8>, i32> {
         self_target()
-    }
-
-    fn lookup(&self, _name: &[u8]) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn symlink(&self, _name: &[u8], _target: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
-        Err(ENOTDIR)
-    }
-
-    fn link(&self, _name: &[u8], _target: &Arc<Vnode>) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn remove(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
-    }
-
-    fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
-        Err(ENOTDIR)
     }
 
     fn as_any(&self) -> &dyn Any {
