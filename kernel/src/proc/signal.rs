@@ -319,7 +319,9 @@ fn build_frame(
     let fp_at =
         frame.rsp.checked_sub(RED_ZONE + fp_size).ok_or(abi::errno::EFAULT)? & !(fpu::AREA_ALIGN as u64 - 1);
     // The handler starts as if called: (rsp + 8) is 16-byte aligned.
-    let sp = ((fp_at.checked_sub(FRAME_SIZE).ok_or(abi::errno::EFAULT)?) & !15) - 8;
+    let sp = (fp_at.checked_sub(FRAME_SIZE).ok_or(abi::errno::EFAULT)? & !15)
+        .checked_sub(8)
+        .ok_or(abi::errno::EFAULT)?;
     copyout(fp_at, fp.bytes_mut())?;
     let mask = lwp.sigmask.load(Ordering::Relaxed);
     let mut head = [0u64; 5];
@@ -345,6 +347,10 @@ fn build_frame(
 /// would return to a kernel or non-canonical address kills the process with SIGSEGV.
 pub fn sigreturn(lwp: &Lwp, frame: &mut TrapFrame) -> u64 {
     let uc = frame.rsp;
+    // The user's rsp may be anything: a ucontext that would wrap the address space is bad.
+    if uc.checked_add(UC_SIZE).is_none() {
+        kill_process(lwp, SIGSEGV as i32);
+    }
     let mut b = [0u8; 256];
     if copyin(&mut b, uc + MCTX_OFF).is_err() {
         kill_process(lwp, SIGSEGV as i32);

@@ -459,7 +459,7 @@ pub fn sendfile(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         };
         done += w;
         if let Some(o) = off.as_mut() {
-            *o += w as i64;
+            *o = o.saturating_add(w as i64);
         } else if w < n && !inp.is_pipe() {
             // Only what was written counts as taken from the input.
             const SEEK_CUR: u32 = 1;
