@@ -2,7 +2,7 @@
  * sigsetjmp is restored each time), the fault address in siginfo, a handler for a signal the
  * process sends itself with kill and with raise, SIGCHLD from an exiting child, SIGPIPE
  * ignored so write fails with EPIPE, a blocked signal staying pending until unblocked, and
- * abort() ending a child with SIGABRT. */
+ * abort() ending a child with SIGABRT, and hostile stack pointers at sigreturn and delivery. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -96,5 +96,29 @@ int main(void)
 	}
 	waitpid(p, &st, 0);
 	printf("sigpipe: signaled %d, signal %d\n", WIFSIGNALED(st), WTERMSIG(st));
+
+	/* A hostile stack pointer: rt_sigreturn with rsp at the top of the address space, and a
+	 * caught signal delivered with rsp too low for its frame, each end the child by SIGSEGV. */
+	p = fork();
+	if (p == 0) {
+		__asm__ volatile("mov $-16, %%rsp\n\tmov $15, %%eax\n\tsyscall" ::: "memory");
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+	int bad_return = WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
+	p = fork();
+	if (p == 0) {
+		signal(SIGUSR1, on_usr1);
+		long pid = getpid();
+		__asm__ volatile("mov $0x400, %%rsp\n\tmov $62, %%eax\n\tmov %0, %%rdi\n\tmov $10, %%esi\n\tsyscall\n\t"
+				 "mov $60, %%eax\n\txor %%edi, %%edi\n\tsyscall"
+				 :
+				 : "r"(pid)
+				 : "memory", "rax", "rdi", "rsi", "rcx", "r11");
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+	int bad_stack = WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
+	printf("hostile rsp: sigreturn %d, delivery %d\n", bad_return, bad_stack);
 	return 0;
 }

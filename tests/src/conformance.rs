@@ -140,6 +140,7 @@ fn signals(p: &str, run: &Run, _: &Context) -> Vec<Check> {
         "pipe: -1 EPIPE".into(),
         "abort: signaled 1, signal 6".into(),
         "sigpipe: signaled 1, signal 13".into(),
+        "hostile rsp: sigreturn 1, delivery 1".into(),
     ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
