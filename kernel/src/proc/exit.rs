@@ -43,7 +43,7 @@ fn finish(lwp: &Lwp, wstatus: i32) -> ! {
             (super::signal::CLD_KILLED, wstatus & 0x7f)
         };
         let uid = p.cred.lock().uid;
-        let info = super::signal::SigInfo { code, pid: p.pid, uid, addr: 0, status };
+        let info = super::signal::SigInfo { code, pid: p.pid, uid, status, ..Default::default() };
         super::signal::post(&parent, super::signal::SIGCHLD, info);
     }
     crate::lwkt::sched::exit()
