@@ -21,6 +21,8 @@ pub fn scenarios() -> Vec<Scenario> {
         exit: qemu_status(INIT_EXIT),
         check,
     };
+    // Threaded programs run on four CPUs, where their threads really run at once.
+    let smp4 = |name, cmdline, check| Scenario { smp: 4, ..run(name, cmdline, check) };
     vec![
         run("conformance-hello-musl", "log=warn init=/bin/hello-musl", hello),
         run("conformance-exit_status-musl", "log=warn init=/bin/exit_status-musl -- 42", exit_status),
@@ -36,6 +38,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-interrupt-musl", "log=warn init=/bin/interrupt-musl", interrupt),
         run("conformance-ids-musl", "log=warn init=/bin/ids-musl", ids),
         run("conformance-procfs-musl", "log=warn init=/bin/procfs-musl", procfs),
+        smp4("conformance-threads-musl", "log=warn init=/bin/threads-musl", threads),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -47,6 +50,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-interrupt-glibc", "log=warn init=/bin/interrupt-glibc", interrupt),
         run("conformance-ids-glibc", "log=warn init=/bin/ids-glibc", ids),
         run("conformance-procfs-glibc", "log=warn init=/bin/procfs-glibc", procfs),
+        smp4("conformance-threads-glibc", "log=warn init=/bin/threads-glibc", threads),
     ]
 }
 
@@ -145,6 +149,36 @@ fn signals(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+fn threads(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "mutex: counter 160000".to_string(),
+        "join: return values sum 36".into(),
+        "barrier: serial threads 1".into(),
+        "tls: 8 of 8 kept their value".into(),
+        "ids: same pid 8, distinct tids 1".into(),
+        "cpus: threads ran on at least 2: 1".into(),
+        "condvar: produced 12502500 consumed 12502500".into(),
+        "pthread_kill: handled by the target 1".into(),
+        "robust: lock after owner died EOWNERDEAD".into(),
+        "futex wait on a changed word: -1 EAGAIN".into(),
+        "futex wait timeout: -1 ETIMEDOUT".into(),
+        "futex wake nobody: 0".into(),
+        "futex bad op: -1 ENOSYS".into(),
+        "futex misaligned: -1 EINVAL".into(),
+        "futex woken by a thread: 1".into(),
+        "shared futex across fork: 1".into(),
+        "cmp_requeue with a stale value: -1 EAGAIN".into(),
+        "wake_op: 0, word now 5".into(),
+        "exit from a thread: exited 1 status 3".into(),
+        "leader gone, worker still runs: pid 1".into(),
+        "after the last thread: exited 1 status 0".into(),
+        "after exec: same pid 1, threads 1".into(),
+        "exec from a thread group: exited 1 status 0".into(),
+        "affinity: set 0, on cpu 0 1, mask has 1 cpu 1".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn crash_leaks(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = ["crash: 1000 children reaped, counters unchanged".to_string()];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
@@ -235,7 +269,8 @@ mod tests {
                 "exit_status" => &["42"],
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
-                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs" => &[],
+                "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
+                | "threads" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -133,10 +133,10 @@ crate::syscall_list! {
     125 capget(Ptr, Ptr) Missing;
     126 capset(Ptr, Ptr) Missing;
     127 rt_sigpending(Ptr, Size) Implemented;
-    128 rt_sigtimedwait(Ptr, Ptr, Ptr, Size) Missing;
-    129 rt_sigqueueinfo(Pid, Sig, Ptr) Missing;
-    130 rt_sigsuspend(Ptr, Size) Missing;
-    131 sigaltstack(Ptr, Ptr) Missing;
+    128 rt_sigtimedwait(Ptr, Ptr, Ptr, Size) Implemented;
+    129 rt_sigqueueinfo(Pid, Sig, Ptr) Implemented;
+    130 rt_sigsuspend(Ptr, Size) Implemented;
+    131 sigaltstack(Ptr, Ptr) Implemented;
     132 utime(Str, Ptr) Missing;
     133 mknod(Str, Mode, ULong) Implemented;
     134 uselib(Str) Missing;
@@ -207,8 +207,8 @@ crate::syscall_list! {
     199 fremovexattr(Fd, Str) Missing;
     200 tkill(Pid, Sig) Implemented;
     201 time(Ptr) Implemented;
-    202 futex(Ptr, Flags, UInt, Ptr, Addr, Ptr) Missing;
-    203 sched_setaffinity(Pid, UInt, Ptr) Missing;
+    202 futex(Ptr, Flags, UInt, Ptr, Addr, Ptr) Partial;
+    203 sched_setaffinity(Pid, UInt, Ptr) Implemented;
     204 sched_getaffinity(Pid, UInt, Ptr) Implemented;
     205 set_thread_area(Ptr) Missing;
     206 io_setup(UInt, Ptr) Missing;
@@ -279,7 +279,7 @@ crate::syscall_list! {
     271 ppoll(Ptr, UInt, Ptr, Ptr, Size) Implemented;
     272 unshare(Flags) Missing;
     273 set_robust_list(Ptr, Size) Partial;
-    274 get_robust_list(Pid, Ptr, Ptr) Missing;
+    274 get_robust_list(Pid, Ptr, Ptr) Implemented;
     275 splice(Fd, Ptr, Fd, Ptr, Size, Flags) Missing;
     276 tee(Fd, Fd, Size, Flags) Missing;
     277 sync_file_range(Fd, Off, Off, Flags) Missing;
@@ -302,7 +302,7 @@ crate::syscall_list! {
     294 inotify_init1(Flags) Missing;
     295 preadv(Fd, Ptr, Int, ULong, ULong) Missing;
     296 pwritev(Fd, Ptr, Int, ULong, ULong) Missing;
-    297 rt_tgsigqueueinfo(Pid, Pid, Sig, Ptr) Missing;
+    297 rt_tgsigqueueinfo(Pid, Pid, Sig, Ptr) Implemented;
     298 perf_event_open(Ptr, Pid, Int, Fd, ULong) Missing;
     299 recvmmsg(Fd, Ptr, UInt, Flags, Ptr) Missing;
     300 fanotify_init(Flags, Flags) Missing;
@@ -353,7 +353,7 @@ crate::syscall_list! {
     432 fsmount(Fd, Flags, Flags) Missing;
     433 fspick(Fd, Str, Flags) Missing;
     434 pidfd_open(Pid, Flags) Missing;
-    435 clone3(Ptr, Size) Missing;
+    435 clone3(Ptr, Size) Partial;
     436 close_range(UInt, UInt, Flags) Missing;
     437 openat2(Fd, Str, Ptr, Size) Missing;
     438 pidfd_getfd(Fd, Fd, Flags) Missing;

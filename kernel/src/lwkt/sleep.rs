@@ -186,7 +186,7 @@ pub fn tsleep(ident: usize, flags: u32, wmesg: &'static str, timo: u64) -> Resul
 
 /// Whether the process `td` runs has a signal waiting that it does not block.
 fn signal_waiting(td: &Thread) -> bool {
-    td.user().is_some_and(|u| crate::proc::signal::deliverable(&u.lwp))
+    td.user().is_some_and(|u| crate::proc::signal::interrupts_sleep(&u.lwp))
 }
 
 /// A signal was posted for the process `td` runs: if it sleeps with PCATCH, end the sleep
@@ -206,6 +206,22 @@ pub fn interrupt_sleep(td: &ThreadHandle) {
     }
     crit_exit();
 }
+
+/// A signal (or an order to exit) is waiting for the process thread `td`: end its
+/// interruptible sleep, or, if it runs on another CPU, interrupt that CPU so the thread
+/// passes through the kernel's return-to-user checks now rather than at its next tick
+/// (DragonFly's lwp_signotify).
+pub fn signotify(td: &ThreadHandle) {
+    interrupt_sleep(td);
+    let _c = crate::lwkt::crit::crit();
+    let gd = td.gd();
+    if !core::ptr::eq(gd, mycpu()) && td.flags() & tdf::RUNNING != 0 {
+        ipiq::send(gd, kick, 0, 0);
+    }
+}
+
+/// Does nothing: the interrupt it arrives by is the point.
+fn kick(_: usize, _: usize) {}
 
 fn interrupt_remote(raw: usize, _: usize) {
     // SAFETY: made by Arc::into_raw in `interrupt_sleep`; consumed exactly once, here.

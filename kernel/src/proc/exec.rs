@@ -121,7 +121,12 @@ fn exec_depth(
     }
     let object = v.node.vm_object();
     let vs = VmSpace::new()?;
-    // The point of no return: from here the old image is gone.
+    // The other threads leave first (exec keeps only the caller, under the pid).
+    super::thread::become_single(lwp)?;
+    // The point of no return: from here the old image is gone. What the thread asked to
+    // be told at its end is told now (a vfork parent shares that memory).
+    super::thread::release_user_words(lwp);
+    *lwp.altstack.lock() = super::lwp::AltStack { flags: super::lwp::SS_DISABLE, ..Default::default() };
     let user = curthread_user();
     let old = user.replace_vmspace(vs.clone());
     drop(old);

@@ -1,29 +1,33 @@
-//! Process exit (DragonFly's kern_exit.c): the descriptors close, the address space goes,
-//! the process becomes a zombie holding its wait status for its parent (its children pass
-//! to PID 1), and the thread ends. PID 1's end ends the machine with its status.
+//! Process exit (DragonFly's kern_exit.c): when its last thread ends, the descriptors close,
+//! the address space goes, the process becomes a zombie holding its wait status for its
+//! parent (its children pass to PID 1), and the parent hears of it by its exit signal.
+//! PID 1's end ends the machine with its status.
 use super::Lwp;
+use core::sync::atomic::Ordering;
 
-/// Ends the process `lwp` belongs to with exit code `code` (0-255). Never returns.
+/// Ends the process `lwp` belongs to with exit code `code` (0-255): exit_group. Never
+/// returns.
 pub fn exit_process(lwp: &Lwp, code: i32) -> ! {
-    if lwp.proc.pid == 1 {
-        lwp.proc.fd.close_all();
-        super::init::exited(code);
-    }
-    finish(lwp, (code & 0xff) << 8)
+    super::thread::exit_group(lwp, (code & 0xff) << 8)
 }
 
 /// Ends the process after a fatal signal (the default action of SIGSEGV and the like).
 pub fn kill_process(lwp: &Lwp, sig: i32) -> ! {
-    if lwp.proc.pid == 1 {
-        lwp.proc.fd.close_all();
-        super::init::killed(sig);
-    }
-    finish(lwp, sig & 0x7f)
+    super::thread::exit_group(lwp, sig & 0x7f)
 }
 
-fn finish(lwp: &Lwp, wstatus: i32) -> ! {
-    let p = &lwp.proc;
-    p.fd.close_all();
+/// PID 1 ended with `wstatus`: report it and end the machine.
+pub(super) fn init_ended(lwp: &Lwp, wstatus: i32) -> ! {
+    lwp.proc.fd.close_all();
+    if wstatus & 0x7f == 0 {
+        super::init::exited(wstatus >> 8)
+    }
+    super::init::killed(wstatus & 0x7f)
+}
+
+/// The calling thread, not its process's last, is gone from the process: its kernel thread
+/// ends too.
+pub(super) fn end_thread(lwp: &Lwp) -> ! {
     let td = crate::lwkt::sched::curthread();
     // The thread's user state (and with it this lwp) is freed when the thread is reaped;
     // from here on it runs on the kernel's page tables only.
@@ -33,10 +37,21 @@ fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     // Thread -> user state -> lwp -> thread: the cycle ends here.
     let me = lwp.thread.lock().take();
     drop(me);
+    crate::lwkt::sched::exit()
+}
+
+/// The process's last thread has left: the process ends with `wstatus`.
+pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
+    let p = &lwp.proc;
+    if p.pid == 1 {
+        init_ended(lwp, wstatus);
+    }
+    p.fd.close_all();
     super::fork::release_vfork_parent(p);
     super::tree::make_zombie(p, wstatus);
-    // The parent hears of it by SIGCHLD (ignored unless it catches it).
-    if let Some(parent) = super::tree::find(p.ppid.load(core::sync::atomic::Ordering::Relaxed)) {
+    // The parent hears of it by its exit signal (SIGCHLD, ignored unless caught).
+    let sig = p.exit_signal.load(Ordering::Relaxed);
+    if let Some(parent) = super::tree::find(p.ppid.load(Ordering::Relaxed)).filter(|_| sig != 0) {
         let (code, status) = if wstatus & 0x7f == 0 {
             (super::signal::CLD_EXITED, wstatus >> 8)
         } else {
@@ -44,7 +59,7 @@ fn finish(lwp: &Lwp, wstatus: i32) -> ! {
         };
         let uid = p.cred.lock().uid;
         let info = super::signal::SigInfo { code, pid: p.pid, uid, status, ..Default::default() };
-        super::signal::post(&parent, super::signal::SIGCHLD, info);
+        let _ = super::signal::post(&parent, sig, info);
     }
-    crate::lwkt::sched::exit()
+    end_thread(lwp)
 }

@@ -19,6 +19,12 @@ use core::sync::atomic::Ordering;
 pub struct ForkOptions {
     /// Share the address space, and the parent waits until the child execs or exits.
     pub vfork: bool,
+    /// Share the address space (CLONE_VM) without waiting.
+    pub share_vm: bool,
+    /// The child is the caller's sibling (CLONE_PARENT).
+    pub sibling: bool,
+    /// The signal the parent hears of the child's end by (0: none; fork's is SIGCHLD).
+    pub exit_signal: u32,
     /// Store the child's pid at this address in the child (CLONE_CHILD_SETTID).
     pub child_settid: Option<u64>,
     /// Remember this address in the child to clear at its exit (CLONE_CHILD_CLEARTID).
@@ -37,27 +43,27 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
     let td = sched::curthread();
     let me = td.user().ok_or(EINVAL)?;
     let parent = &lwp.proc;
-    let vs = if opt.vfork { me.vmspace() } else { me.vmspace().fork()? };
+    let vs = if opt.vfork || opt.share_vm { me.vmspace() } else { me.vmspace().fork()? };
     let fd_src = parent.fd.clone();
     let child = parent.fork(|pid| fd_src.fork_copy(pid as u64))?;
     *child.vm.lock() = Arc::downgrade(&vs);
+    if opt.sibling {
+        child.ppid.store(parent.ppid.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+    child.exit_signal.store(opt.exit_signal, Ordering::Relaxed);
     let clwp = Lwp::first(child.clone());
     clwp.sigmask.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
+    clwp.cpumask.store(lwp.cpumask.load(Ordering::Relaxed), Ordering::Relaxed);
+    *clwp.altstack.lock() = *lwp.altstack.lock();
     if let Some(a) = opt.child_cleartid {
         clwp.clear_child_tid.store(a, Ordering::Relaxed);
     }
+    let clwp_mask = clwp.cpumask.load(Ordering::Relaxed);
     let Some(md) = me.fork_child(clwp, vs.clone()) else {
         super::tree::discard(&child);
         return Err(ENOMEM);
     };
-    if let Some(t) = opt.tls {
-        md.fs_base.store(t, Ordering::Relaxed);
-    }
-    let mut cframe = *frame;
-    cframe.rax = 0;
-    if let Some(sp) = opt.stack {
-        cframe.rsp = sp;
-    }
+    let cframe = child_frame(&md, frame, opt.stack, opt.tls);
     let pid = child.pid;
     if let Some(a) = opt.parent_settid {
         // Linux writes it before the child runs; a bad address fails the clone.
@@ -77,7 +83,8 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
         child.in_vfork.store(true, Ordering::Release);
     }
     let md = Box::new(md);
-    let started = sched::create("proc", pri::USER_NORM, None, move || child_start(md, cframe));
+    let cpu = super::thread::pick_cpu(clwp_mask);
+    let started = sched::create("proc", pri::USER_NORM, cpu, move || child_start(md, cframe));
     if started.is_none() {
         super::tree::discard(&child);
         return Err(EAGAIN);
@@ -105,7 +112,23 @@ pub fn release_vfork_parent(p: &Proc) {
     }
 }
 
-fn child_start(md: Box<UserMd>, frame: TrapFrame) {
+/// The registers a new process or thread starts with: the caller's, with rax = 0, its own
+/// stack pointer and FS base if given (set in `md`).
+pub(super) fn child_frame(md: &UserMd, frame: &TrapFrame, stack: Option<u64>, tls: Option<u64>) -> TrapFrame {
+    if let Some(t) = tls {
+        md.fs_base.store(t, Ordering::Relaxed);
+    }
+    let mut cframe = *frame;
+    cframe.rax = 0;
+    if let Some(sp) = stack {
+        cframe.rsp = sp;
+    }
+    cframe
+}
+
+/// A new process or thread's first steps: record its kernel thread in its lwp, then enter
+/// user mode with `frame` (see `usermd::enter_pending`).
+pub(super) fn child_start(md: Box<UserMd>, frame: TrapFrame) {
     md.set_start(frame);
     let td = sched::curthread();
     *md.lwp.thread.lock() = td.self_handle();

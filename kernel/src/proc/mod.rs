@@ -3,17 +3,19 @@
 //! ABI it runs under), an `Lwp` is one thread of it, carried by one LWKT thread whose user
 //! state is a [`usermd::UserMd`].
 //!
-//! Processes live in the [`tree`] from fork to their reaping; signal delivery builds on
-//! these structures next.
+//! Processes live in the [`tree`] from fork to their reaping. [`thread`] makes and ends the
+//! extra threads clone(CLONE_THREAD) asks for; [`futex`] is what they wait on.
 pub mod exec;
 pub mod exit;
 pub mod fork;
+pub mod futex;
 pub mod init;
+pub mod lwp;
 pub mod signal;
+pub mod thread;
 pub mod tree;
 pub mod usermd;
 
-use crate::lwkt::sched::try_curthread;
 use crate::sync::spinlock::SpinLock;
 use crate::vfs::cred::Cred;
 use crate::vfs::filedesc::FileDesc;
@@ -21,7 +23,8 @@ use crate::vfs::namecache::NcHandle;
 use crate::vfs::nlookup::Ctx;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+pub use lwp::{curlwp, Lwp};
 
 /// Resource limits (RLIMIT_*), Linux numbering.
 pub const RLIM_NLIMITS: usize = 16;
@@ -89,12 +92,25 @@ pub struct Proc {
     pub sigacts: SpinLock<[SigAction; NSIG]>,
     /// (soft, hard) resource limits.
     pub rlimits: SpinLock<[(u64, u64); RLIM_NLIMITS]>,
-    /// Pending signals.
+    /// Signals pending for the process as a whole (any thread that does not block one may
+    /// take it); each lwp has its own set besides.
     pub sig: SpinLock<signal::SigState>,
-    /// The signals its thread blocks (a copy of the lwp's mask, for posting).
-    pub blocked: AtomicU64,
-    /// Its thread's lwp (one per process so far), for signals posted from elsewhere.
-    pub threads: SpinLock<Option<Weak<Lwp>>>,
+    /// Its live threads. An lwp leaves the list as its thread ends, which breaks the
+    /// proc -> lwp -> proc cycle; the last one out ends the process.
+    pub lwps: SpinLock<Vec<Arc<Lwp>>>,
+    /// The wait status the process ends with once its last thread is gone: set by the
+    /// first thread's own exit, or (for good) by exit_group or a fatal signal.
+    pub exit_status: SpinLock<Option<i32>>,
+    /// exit_group or a fatal signal is ending the process: every thread is made to leave
+    /// and no new one may start.
+    pub group_exit: AtomicBool,
+    /// The signal its parent hears of its end by (clone's CSIGNAL; SIGCHLD for fork).
+    pub exit_signal: AtomicU32,
+    /// Job control: the process is stopped (SIGSTOP and friends) until SIGCONT.
+    pub stopped: AtomicBool,
+    /// A stop or continue its parent has not waited for yet (WUNTRACED, WCONTINUED): the
+    /// wait status to report.
+    pub wait_report: SpinLock<Option<i32>>,
     /// A vfork child still borrowing its parent's memory (the parent sleeps until it clears).
     pub in_vfork: AtomicBool,
     /// The address space its thread runs in (set at fork and exec), for /proc/PID.
@@ -115,24 +131,6 @@ pub struct ArgRange {
     pub env_start: u64,
     /// One past the last environment string's NUL.
     pub env_end: u64,
-}
-
-/// One thread of a process.
-pub struct Lwp {
-    /// The process.
-    pub proc: Arc<Proc>,
-    /// Thread id (the pid for the first thread).
-    pub tid: u32,
-    /// Blocked signals.
-    pub sigmask: AtomicU64,
-    /// set_tid_address: where to store 0 and wake futex waiters at thread exit.
-    pub clear_child_tid: AtomicU64,
-    /// set_robust_list head (recorded; walked at exit once futexes exist).
-    pub robust_list: AtomicU64,
-    /// The thread that runs it, so a signal can end its interruptible sleep. Set by the
-    /// thread when it starts, cleared when the process exits (it would otherwise keep the
-    /// thread, which holds this lwp, alive).
-    pub thread: SpinLock<Option<crate::lwkt::thread::ThreadHandle>>,
 }
 
 fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
@@ -167,9 +165,13 @@ impl Proc {
                 sigacts: SpinLock::new([SigAction::default(); NSIG]),
                 rlimits: SpinLock::new(default_rlimits()),
                 in_vfork: AtomicBool::new(false),
-                threads: SpinLock::new(None),
                 sig: SpinLock::new(signal::SigState::new()),
-                blocked: AtomicU64::new(0),
+                lwps: SpinLock::new(Vec::new()),
+                exit_status: SpinLock::new(None),
+                group_exit: AtomicBool::new(false),
+                exit_signal: AtomicU32::new(signal::SIGCHLD),
+                stopped: AtomicBool::new(false),
+                wait_report: SpinLock::new(None),
                 vm: SpinLock::new(Weak::new()),
                 args: SpinLock::new(ArgRange::default()),
             }))
@@ -198,9 +200,13 @@ impl Proc {
                 sigacts: SpinLock::new(*self.sigacts.lock()),
                 rlimits: SpinLock::new(*self.rlimits.lock()),
                 in_vfork: AtomicBool::new(false),
-                threads: SpinLock::new(None),
                 sig: SpinLock::new(signal::SigState::new()),
-                blocked: AtomicU64::new(self.blocked.load(Ordering::Relaxed)),
+                lwps: SpinLock::new(Vec::new()),
+                exit_status: SpinLock::new(None),
+                group_exit: AtomicBool::new(false),
+                exit_signal: AtomicU32::new(signal::SIGCHLD),
+                stopped: AtomicBool::new(false),
+                wait_report: SpinLock::new(None),
                 vm: SpinLock::new(Weak::new()),
                 args: SpinLock::new(*self.args.lock()),
             }))
@@ -213,33 +219,17 @@ impl Proc {
     }
 }
 
-impl Lwp {
-    /// The first thread of `proc` (its tid is the pid).
-    pub fn first(proc: Arc<Proc>) -> Arc<Lwp> {
-        let lwp = Arc::new(Lwp {
-            tid: proc.pid,
-            proc,
-            sigmask: AtomicU64::new(0),
-            clear_child_tid: AtomicU64::new(0),
-            robust_list: AtomicU64::new(0),
-            thread: SpinLock::new(None),
-        });
-        *lwp.proc.threads.lock() = Some(Arc::downgrade(&lwp));
-        lwp
-    }
-}
-
-/// The lwp the running thread carries, if it runs a process. Borrowed from the thread, not
-/// counted: a thread that exits from deep in a call leaves no reference behind.
-pub fn curlwp() -> Option<&'static Arc<Lwp>> {
-    try_curthread()?.user().map(|u| &u.lwp)
-}
-
 impl Proc {
-    /// The thread running this process (one per process for now), while it runs.
-    pub fn lwp_thread(&self) -> Option<crate::lwkt::thread::ThreadHandle> {
-        let lwp = self.threads.lock().as_ref()?.upgrade()?;
-        let td = lwp.thread.lock().clone();
-        td
+    /// Its live threads (a snapshot).
+    pub fn lwps(&self) -> Vec<Arc<Lwp>> {
+        self.lwps.lock().clone()
+    }
+
+    /// The thread a signal for the whole process goes to: the first live one that does not
+    /// block `sig`, else the first live one.
+    pub fn lwp_for_signal(&self, sig: u32) -> Option<Arc<Lwp>> {
+        let l = self.lwps.lock();
+        let bit = signal::bit(sig);
+        l.iter().find(|t| t.sigmask.load(Ordering::Relaxed) & bit == 0).or(l.first()).cloned()
     }
 }

@@ -4,12 +4,12 @@
 //!
 //! One spinlock guards the table and every parent link, as DragonFly's proc_token does; the
 //! children of a process are found by scanning (few processes live at once so far).
-use super::Proc;
+use super::{Lwp, Proc};
 use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
 use abi::errno::{EAGAIN, ECHILD, EINTR};
 use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use core::sync::atomic::Ordering;
 
 /// Largest pid (Linux's default pid_max).
@@ -17,10 +17,29 @@ pub const PID_MAX: u32 = 32768;
 
 struct Tree {
     procs: BTreeMap<u32, Arc<Proc>>,
+    /// The ids of threads other than a process's first (pids and tids share one space).
+    threads: BTreeMap<u32, Weak<Lwp>>,
     last_pid: u32,
 }
 
-static TREE: SpinLock<Tree> = SpinLock::new(Tree { procs: BTreeMap::new(), last_pid: 0 });
+static TREE: SpinLock<Tree> =
+    SpinLock::new(Tree { procs: BTreeMap::new(), threads: BTreeMap::new(), last_pid: 0 });
+
+impl Tree {
+    /// The next id neither a process nor a thread holds (after the last one handed out,
+    /// wrapping below `PID_MAX` to 300 as Linux does).
+    fn next_free(&mut self) -> Option<u32> {
+        let mut pid = self.last_pid;
+        for _ in 0..PID_MAX {
+            pid = if pid + 1 >= PID_MAX { 300 } else { pid + 1 };
+            if !self.procs.contains_key(&pid) && !self.threads.contains_key(&pid) {
+                self.last_pid = pid;
+                return Some(pid);
+            }
+        }
+        None
+    }
+}
 
 /// Where parents sleep in wait4: one channel for the whole tree (exits are rare next to the
 /// cost of a spurious wakeup of a waiting parent).
@@ -31,21 +50,51 @@ static WAIT_CHANNEL: u8 = 0;
 /// error when it fails.
 pub fn insert_new(make: impl FnOnce(u32) -> Result<Arc<Proc>, i32>) -> Result<Arc<Proc>, i32> {
     let mut t = TREE.lock();
-    let mut pid = t.last_pid;
-    for _ in 0..PID_MAX {
-        pid = if pid + 1 >= PID_MAX { 300 } else { pid + 1 };
-        if !t.procs.contains_key(&pid) {
-            t.last_pid = pid;
-            let p = make(pid)?;
-            t.procs.insert(pid, p.clone());
-            return Ok(p);
+    let pid = t.next_free().ok_or(EAGAIN)?;
+    let p = make(pid)?;
+    t.procs.insert(pid, p.clone());
+    Ok(p)
+}
+
+/// A new thread of `p` under a fresh tid, entered in the table and in `p`'s list of lwps.
+/// `EAGAIN` when every id is taken or the process is already ending.
+pub fn insert_thread(p: &Arc<Proc>) -> Result<Arc<Lwp>, i32> {
+    let mut t = TREE.lock();
+    let tid = t.next_free().ok_or(EAGAIN)?;
+    let lwp = Lwp::new(p.clone(), tid);
+    {
+        let mut l = p.lwps.lock();
+        if l.is_empty() || p.group_exit.load(Ordering::Acquire) {
+            return Err(EAGAIN);
         }
+        l.try_reserve(1).map_err(|_| abi::errno::ENOMEM)?;
+        l.push(lwp.clone());
     }
-    Err(EAGAIN)
+    t.threads.insert(tid, Arc::downgrade(&lwp));
+    Ok(lwp)
+}
+
+/// Thread `tid` has ended (or taken over its process's pid at exec): its id is free.
+pub fn remove_thread(tid: u32) {
+    let gone = TREE.lock().threads.remove(&tid);
+    drop(gone);
+}
+
+/// Thread `tid` of process `tgid` (any process when `tgid` is None), while it lives.
+pub fn find_thread(tgid: Option<u32>, tid: u32) -> Option<Arc<Lwp>> {
+    let t = TREE.lock();
+    let lwp = match t.threads.get(&tid) {
+        Some(w) => w.upgrade(),
+        None => t.procs.get(&tid).and_then(|p| p.lwps.lock().iter().find(|l| l.tid() == tid).cloned()),
+    }?;
+    (tgid.is_none_or(|g| g == lwp.proc.pid)).then_some(lwp)
 }
 
 /// Takes a process that never ran (a fork that failed half way) out of the table.
 pub fn discard(p: &Proc) {
+    // Its lwp (which holds it) goes too.
+    let lwps = core::mem::take(&mut *p.lwps.lock());
+    drop(lwps);
     let gone = TREE.lock().procs.remove(&p.pid);
     drop(gone);
 }
@@ -90,10 +139,24 @@ fn selects(pid: i32, parent: &Proc, c: &Proc) -> bool {
 pub struct Reaped {
     /// The child's pid.
     pub pid: u32,
-    /// Its wait status (exit code << 8, or the signal number).
+    /// Its wait status (exit code << 8, or the signal number; 0x7f | sig << 8 for a stop,
+    /// 0xffff for a continue).
     pub status: i32,
     /// Its real user id (waitid's si_uid).
     pub uid: u32,
+}
+
+impl Reaped {
+    /// waitid's si_code and si_status for it.
+    pub fn code_and_status(&self) -> (i32, i32) {
+        use super::signal::{CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
+        match self.status {
+            0xffff => (CLD_CONTINUED, super::signal::SIGCONT as i32),
+            s if s & 0xff == 0x7f => (CLD_STOPPED, s >> 8 & 0xff),
+            s if s & 0x7f == 0 => (CLD_EXITED, s >> 8),
+            s => (CLD_KILLED, s & 0x7f),
+        }
+    }
 }
 
 /// How a wait treats what it finds.
@@ -101,8 +164,34 @@ pub struct Reaped {
 pub struct WaitMode {
     /// Return at once when no selected child has ended.
     pub nohang: bool,
-    /// Leave the zombie for a later wait (waitid's WNOWAIT).
+    /// Leave the zombie (or the stop or continue report) for a later wait (WNOWAIT).
     pub keep: bool,
+    /// Report children that ended (always for wait4; waitid's WEXITED).
+    pub exited: bool,
+    /// Report children that stopped (WUNTRACED, WSTOPPED).
+    pub stopped: bool,
+    /// Report stopped children that continued (WCONTINUED).
+    pub continued: bool,
+    /// Which children by their exit signal: `Some(true)` only "clone" children (whose exit
+    /// signal is not SIGCHLD: __WCLONE), `Some(false)` only the others (the default), None
+    /// all (__WALL).
+    pub clones: Option<bool>,
+}
+
+/// A stopped or continued process tells its parent: a report for its wait (WUNTRACED,
+/// WCONTINUED) and SIGCHLD with `code`, unless the parent asked for none (SA_NOCLDSTOP).
+pub fn report_to_parent(p: &Proc, code: i32, sig: i32) {
+    use super::signal::{self, SigInfo, CLD_CONTINUED};
+    const SA_NOCLDSTOP: u64 = 1;
+    *p.wait_report.lock() = Some(if code == CLD_CONTINUED { 0xffff } else { (sig & 0xff) << 8 | 0x7f });
+    if let Some(parent) = find(p.ppid.load(Ordering::Relaxed)) {
+        if parent.sigacts.lock()[signal::SIGCHLD as usize - 1].flags & SA_NOCLDSTOP == 0 {
+            let uid = p.ids.lock().ruid;
+            let info = SigInfo { code, pid: p.pid, uid, status: sig, ..SigInfo::default() };
+            let _ = signal::post(&parent, signal::SIGCHLD, info);
+        }
+    }
+    wakeup(ident_of(&WAIT_CHANNEL));
 }
 
 /// wait4's core: reaps a zombie child of `parent` selected by `pid`, sleeping until one
@@ -116,18 +205,34 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
             let mut t = TREE.lock();
             let mut any = false;
             let mut found = None;
+            let mut reap = false;
             for c in t.procs.values() {
                 if c.ppid.load(Ordering::Relaxed) != parent.pid || !selects(pid, parent, c) {
                     continue;
                 }
+                let clone = c.exit_signal.load(Ordering::Relaxed) != super::signal::SIGCHLD;
+                if mode.clones.is_some_and(|want| want != clone) {
+                    continue;
+                }
                 any = true;
-                if let Some(status) = *c.zombie.lock() {
-                    found = Some(Reaped { pid: c.pid, status, uid: c.ids.lock().ruid });
+                let uid = c.ids.lock().ruid;
+                if let Some(status) = (*c.zombie.lock()).filter(|_| mode.exited) {
+                    found = Some(Reaped { pid: c.pid, status, uid });
+                    reap = !mode.keep;
+                    break;
+                }
+                let mut report = c.wait_report.lock();
+                let wanted = |st: &i32| if *st == 0xffff { mode.continued } else { mode.stopped };
+                if let Some(status) = report.filter(wanted) {
+                    if !mode.keep {
+                        *report = None;
+                    }
+                    found = Some(Reaped { pid: c.pid, status, uid });
                     break;
                 }
             }
             // The last reference may go with it: dropped after the lock.
-            let removed = found.as_ref().filter(|_| !mode.keep).and_then(|r| t.procs.remove(&r.pid));
+            let removed = found.as_ref().filter(|_| reap).and_then(|r| t.procs.remove(&r.pid));
             drop(t);
             drop(removed);
             if !any {

@@ -68,6 +68,22 @@ copyio_strcpy:
     mov rax, -{efault}
     ret
     CIO_EXTABLE 4b, 6b
+
+    /* rdi = user address (4-aligned), esi = expected, edx = new value, rcx = where to put
+       the old value. Returns 0, or EFAULT. */
+    .global copyio_cas32
+copyio_cas32:
+    CIO_SMAP stac
+    mov eax, esi
+7:  lock cmpxchg dword ptr [rdi], edx
+    CIO_SMAP clac
+    mov dword ptr [rcx], eax
+    xor eax, eax
+    ret
+8:  CIO_SMAP clac
+    mov eax, {efault}
+    ret
+    CIO_EXTABLE 7b, 8b
 "#,
     efault = const EFAULT,
     enametoolong = const ENAMETOOLONG,
@@ -76,6 +92,7 @@ copyio_strcpy:
 extern "C" {
     fn copyio_copy(dst: *mut u8, src: *const u8, len: usize) -> i32;
     fn copyio_strcpy(dst: *mut u8, src: *const u8, cap: usize) -> isize;
+    fn copyio_cas32(uaddr: *mut u32, expected: u32, new: u32, old: *mut u32) -> i32;
     static __extable_start: u64;
     static __extable_end: u64;
 }
@@ -177,6 +194,24 @@ pub fn fetch_u32(uaddr: u64) -> Result<u32, i32> {
 /// Writes a `u64` to user memory (suword64).
 pub fn store_u64(uaddr: u64, v: u64) -> Result<(), i32> {
     copyout(uaddr, &v.to_ne_bytes())
+}
+
+/// Atomically replaces the `u32` at user address `uaddr` (4-aligned) with `new` if it holds
+/// `expected` (casuword32, for futexes); returns the value it held. EFAULT for a bad
+/// address, EINVAL for a misaligned one.
+pub fn cas_u32(uaddr: u64, expected: u32, new: u32) -> Result<u32, i32> {
+    if !uaddr.is_multiple_of(4) {
+        return Err(abi::errno::EINVAL);
+    }
+    check_range(uaddr, 4)?;
+    assert_may_fault();
+    let mut old = 0u32;
+    // SAFETY: the aligned 4-byte user range lies below USER_END; a fault becomes EFAULT by
+    // the fixup; `old` is a kernel local.
+    match unsafe { copyio_cas32(uaddr as *mut u32, expected, new, &mut old) } {
+        0 => Ok(old),
+        e => Err(e),
+    }
 }
 
 /// Writes a `u32` to user memory (suword32).

@@ -7,9 +7,9 @@ use crate::arch::x86_64::fpu;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::arch::x86_64::usermode::USER_END;
 use crate::proc::exit::kill_process;
+use crate::proc::lwp::{AltStack, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
 use crate::proc::usermd::FpuArea;
 use crate::proc::{Lwp, SigAction};
-use core::sync::atomic::Ordering;
 
 // Linux's x86-64 rt_sigframe: pretcode (8), ucontext (304: uc_flags, uc_link, stack_t (24),
 // sigcontext (256), sigmask (8)), siginfo (128); the FPU image lies above, 64-aligned.
@@ -52,27 +52,49 @@ pub(super) fn build_frame(
     sig: u32,
     info: &SigInfo,
     act: &SigAction,
+    mask: u64,
 ) -> Result<(), i32> {
     if act.flags & SA_RESTORER == 0 {
         // x86-64 has no kernel-provided trampoline: Linux refuses such a frame too.
         return Err(abi::errno::EFAULT);
     }
-    let _ = act.flags & (SA_SIGINFO | SA_ONSTACK); // siginfo is always written; no alternate stacks yet
+    // siginfo is always written: SA_SIGINFO only changes what the handler looks at.
+    let _ = act.flags & SA_SIGINFO;
+    let alt = *lwp.altstack.lock();
+    let on_alt = on_stack(&alt, frame.rsp);
+    // Linux's get_sigframe: below the red zone, or at the top of the alternate stack for an
+    // SA_ONSTACK handler not already running on it.
+    let top = if act.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && !on_alt {
+        alt.sp.checked_add(alt.size).ok_or(abi::errno::EFAULT)?
+    } else {
+        frame.rsp.checked_sub(RED_ZONE).ok_or(abi::errno::EFAULT)?
+    };
     let mut fp = FpuArea::new().ok_or(abi::errno::ENOMEM)?;
     fp.save_live();
     let fp_size = fp.bytes_mut().len() as u64;
-    let fp_at =
-        frame.rsp.checked_sub(RED_ZONE + fp_size).ok_or(abi::errno::EFAULT)? & !(fpu::AREA_ALIGN as u64 - 1);
+    let fp_at = top.checked_sub(fp_size).ok_or(abi::errno::EFAULT)? & !(fpu::AREA_ALIGN as u64 - 1);
     // The handler starts as if called: (rsp + 8) is 16-byte aligned.
     let sp = (fp_at.checked_sub(FRAME_SIZE).ok_or(abi::errno::EFAULT)? & !15)
         .checked_sub(8)
         .ok_or(abi::errno::EFAULT)?;
+    // A handler already on the alternate stack that would run off its bottom: overflow.
+    if on_alt && !on_stack(&alt, sp) {
+        return Err(abi::errno::EFAULT);
+    }
     copyout(fp_at, fp.bytes_mut())?;
-    let mask = lwp.sigmask.load(Ordering::Relaxed);
     let mut head = [0u64; 5];
     head[0] = act.restorer;
     head[1] = UC_FLAGS;
+    // uc_stack: the alternate stack as it was, with SS_ONSTACK if the interrupted code ran
+    // on it; sigreturn puts it back.
+    head[3] = alt.sp;
+    head[4] = alt.size;
+    let ss_flags = if on_alt { SS_ONSTACK } else { alt.flags };
     copyout(sp, &words_bytes(&head))?;
+    copyout(sp + UC_OFF + 24, &ss_flags.to_ne_bytes())?;
+    if alt.flags & SS_AUTODISARM != 0 && act.flags & SA_ONSTACK != 0 && !on_alt {
+        *lwp.altstack.lock() = AltStack { flags: SS_DISABLE, ..AltStack::default() };
+    }
     copyout(sp + UC_OFF + MCTX_OFF, &words_bytes(&mcontext(frame, info, mask, fp_at)))?;
     copyout(sp + UC_OFF + SIGMASK_OFF, &mask.to_ne_bytes())?;
     copyout(sp + INFO_OFF, &info.to_bytes(sig))?;
@@ -85,6 +107,11 @@ pub(super) fn build_frame(
     // The handler runs with the direction and trap flags clear, as a called function expects.
     frame.rflags &= !(0x400 | 0x100 | 0x4_0000);
     Ok(())
+}
+
+/// Whether `sp` lies on the alternate stack `alt` (Linux's on_sig_stack).
+pub fn on_stack(alt: &AltStack, sp: u64) -> bool {
+    alt.flags & SS_DISABLE == 0 && sp > alt.sp && sp - alt.sp <= alt.size
 }
 
 /// rt_sigreturn: restores the registers, mask and FPU state saved in the frame at the user
@@ -142,5 +169,14 @@ pub fn sigreturn(lwp: &Lwp, frame: &mut TrapFrame) -> u64 {
     frame.rip = rip;
     frame.rflags = frame.rflags & !USER_RFLAGS | w[17] & USER_RFLAGS | RFLAGS_IF;
     set_mask(lwp, u64::from_ne_bytes(m));
+    // uc_stack: the alternate stack as it was when the handler was entered (Linux's
+    // restore_altstack, which ignores every failure but a fault).
+    let mut st = [0u8; 24];
+    if copyin(&mut st, uc + 16).is_err() {
+        kill_process(lwp, SIGSEGV as i32);
+    }
+    let word = |i: usize| u64::from_ne_bytes(st[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let saved = AltStack { sp: word(0), flags: word(1) as u32, size: word(2) };
+    let _ = super::altstack::set(lwp, saved, rsp);
     w[13]
 }

@@ -17,6 +17,10 @@ pub const SI_TKILL: i32 = -6;
 pub const CLD_EXITED: i32 = 1;
 /// si_code of SIGCHLD for a child killed by a signal.
 pub const CLD_KILLED: i32 = 2;
+/// si_code of SIGCHLD for a child stopped by a signal.
+pub const CLD_STOPPED: i32 = 5;
+/// si_code of SIGCHLD for a stopped child that continued.
+pub const CLD_CONTINUED: i32 = 6;
 
 /// What goes in the siginfo of a pending signal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,7 +73,7 @@ impl SigInfo {
 
     /// The 128 bytes of `siginfo_t` for `sig`, laid out for the union member Linux's
     /// copy_siginfo_to_user picks (by signal and code).
-    pub fn to_bytes(&self, sig: u32) -> [u8; 128] {
+    pub fn to_bytes(self, sig: u32) -> [u8; 128] {
         const SIGPOLL: u32 = 29;
         let mut b = [0u8; 128];
         let mut put = |at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);

@@ -5,6 +5,7 @@
 //! A process has one thread for now, so signals are pending per process; a thread in an
 //! interruptible sleep (PCATCH) wakes to see a new one. `frame` builds and undoes the
 //! handler frame; `info` is what a signal carries.
+pub mod altstack;
 pub mod frame;
 pub mod info;
 
@@ -14,6 +15,8 @@ pub use info::*;
 use super::exit::kill_process;
 use super::{Lwp, Proc, SigAction, NSIG};
 use crate::arch::x86_64::trap::TrapFrame;
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_cancel, tsleep_interlock, wakeup, PINTERLOCKED};
+use alloc::collections::VecDeque;
 use core::sync::atomic::Ordering;
 use frame::build_frame;
 
@@ -26,7 +29,11 @@ pub const SIGKILL: u32 = 9;
 pub const SIGSEGV: u32 = 11;
 pub const SIGPIPE: u32 = 13;
 pub const SIGCHLD: u32 = 17;
+pub const SIGCONT: u32 = 18;
 pub const SIGSTOP: u32 = 19;
+pub const SIGTSTP: u32 = 20;
+pub const SIGTTIN: u32 = 21;
+pub const SIGTTOU: u32 = 22;
 
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
@@ -71,46 +78,142 @@ pub fn default_action(sig: u32) -> Default {
     }
 }
 
-/// Pending signals of a process and what each carries.
+/// First real-time signal: these queue, one entry per post.
+pub const SIGRTMIN: u32 = 32;
+/// Most real-time signals queued per process or thread (RLIMIT_SIGPENDING's usual order).
+const RT_QUEUE_MAX: usize = 1024;
+
+/// Pending signals of a process or a thread and what each carries.
 pub struct SigState {
     /// Bit `sig - 1` set: pending.
     pub pending: u64,
-    /// The siginfo of each pending signal (standard signals do not queue: the first wins).
-    pub info: [SigInfo; NSIG],
+    /// The siginfo of each pending standard signal (these do not queue: the first wins).
+    info: [SigInfo; NSIG],
+    /// Pending real-time signals in the order they came, each with its own siginfo.
+    queue: VecDeque<(u32, SigInfo)>,
 }
 
 impl SigState {
     /// Nothing pending.
     pub const fn new() -> SigState {
-        SigState { pending: 0, info: [SigInfo::code(0); NSIG] }
+        SigState { pending: 0, info: [SigInfo::code(0); NSIG], queue: VecDeque::new() }
+    }
+
+    /// Makes `sig` pending with `info`. EAGAIN when a real-time signal finds the queue full
+    /// (sigqueue reports it; kill and the kernel drop it quietly, as Linux does).
+    pub fn add(&mut self, sig: u32, info: SigInfo) -> Result<(), i32> {
+        if sig >= SIGRTMIN {
+            if self.queue.len() >= RT_QUEUE_MAX || self.queue.try_reserve(1).is_err() {
+                return Err(abi::errno::EAGAIN);
+            }
+            self.queue.push_back((sig, info));
+        } else if self.pending & bit(sig) == 0 {
+            self.info[sig as usize - 1] = info;
+        }
+        self.pending |= bit(sig);
+        Ok(())
+    }
+
+    /// Takes one instance of pending `sig`.
+    fn take(&mut self, sig: u32) -> SigInfo {
+        if sig < SIGRTMIN {
+            self.pending &= !bit(sig);
+            return self.info[sig as usize - 1];
+        }
+        let info = match self.queue.iter().position(|(s, _)| *s == sig) {
+            Some(i) => self.queue.remove(i).map_or(SigInfo::default(), |(_, i)| i),
+            None => SigInfo::default(),
+        };
+        if !self.queue.iter().any(|(s, _)| *s == sig) {
+            self.pending &= !bit(sig);
+        }
+        info
+    }
+
+    /// Discards every pending instance of the signals in `set`.
+    pub fn discard(&mut self, set: u64) {
+        self.pending &= !set;
+        self.queue.retain(|(s, _)| set & bit(*s) == 0);
     }
 }
 
-fn ignored(act: &SigAction, sig: u32) -> bool {
+/// Whether `act` makes `sig` do nothing (SIG_IGN, or SIG_DFL for a signal ignored by
+/// default).
+pub fn ignored(act: &SigAction, sig: u32) -> bool {
     act.handler == SIG_IGN || act.handler == SIG_DFL && default_action(sig) == Default::Ignore
 }
 
-/// Makes `sig` pending for `p` with `info`. A signal the process ignores is discarded at once
-/// (as Linux does), unless blocked: it may be unignored before it is unblocked.
-pub fn post(p: &Proc, sig: u32, info: SigInfo) {
-    if sig == 0 || sig as usize > NSIG || p.zombie.lock().is_some() {
-        return;
-    }
-    let act = p.sigacts.lock()[sig as usize - 1];
-    let blocked = p.blocked.load(Ordering::Relaxed) & bit(sig) != 0;
-    if ignored(&act, sig) && !blocked {
-        return;
-    }
-    {
-        let mut st = p.sig.lock();
-        if st.pending & bit(sig) == 0 {
-            st.pending |= bit(sig);
-            st.info[sig as usize - 1] = info;
+/// The stop signals, which SIGCONT cancels and which cancel it.
+const STOP_SIGS: u64 = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+
+/// What posting `sig` does before it is queued (kern_sig.c's lwpsignal steps 3 and 4): a
+/// stop signal cancels a pending SIGCONT; SIGCONT cancels pending stops and resumes a
+/// stopped process (its parent hears CLD_CONTINUED); SIGKILL wakes a stopped one to die.
+fn job_control(p: &Proc, sig: u32) {
+    if STOP_SIGS & bit(sig) != 0 {
+        p.sig.lock().discard(bit(SIGCONT));
+        for l in p.lwps() {
+            l.sig.lock().discard(bit(SIGCONT));
         }
+    } else if sig == SIGCONT {
+        p.sig.lock().discard(STOP_SIGS);
+        for l in p.lwps() {
+            l.sig.lock().discard(STOP_SIGS);
+        }
+        if p.stopped.swap(false, Ordering::AcqRel) {
+            super::tree::report_to_parent(p, CLD_CONTINUED, SIGCONT as i32);
+            wakeup(ident_of(&p.stopped));
+        }
+    } else if sig == SIGKILL {
+        wakeup(ident_of(&p.stopped));
     }
-    // A thread in an interruptible sleep wakes to see it.
-    if let Some(td) = p.lwp_thread() {
-        crate::lwkt::sleep::interrupt_sleep(&td);
+}
+
+/// Makes `sig` pending for the whole process `p` (kill) with `info`, and tells the thread
+/// that will take it. A signal the process ignores is discarded at once (as Linux does),
+/// unless blocked: it may be unignored before it is unblocked. EAGAIN when a real-time
+/// signal finds the queue full.
+pub fn post(p: &Proc, sig: u32, info: SigInfo) -> Result<(), i32> {
+    if sig == 0 || sig as usize > NSIG || p.zombie.lock().is_some() {
+        return Ok(());
+    }
+    job_control(p, sig);
+    let target = p.lwp_for_signal(sig);
+    let act = p.sigacts.lock()[sig as usize - 1];
+    let blocked = target.as_ref().is_some_and(|l| l.sigmask.load(Ordering::Relaxed) & bit(sig) != 0);
+    if ignored(&act, sig) && !blocked {
+        return Ok(());
+    }
+    p.sig.lock().add(sig, info)?;
+    // SIGKILL reaches every thread; others the one picked.
+    let notify = if sig == SIGKILL { p.lwps() } else { target.into_iter().collect() };
+    for l in notify {
+        notify_lwp(&l);
+    }
+    Ok(())
+}
+
+/// Makes `sig` pending for thread `lwp` alone (tkill, tgkill, rt_tgsigqueueinfo).
+pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
+    let p = &lwp.proc;
+    if sig == 0 || sig as usize > NSIG || p.zombie.lock().is_some() {
+        return Ok(());
+    }
+    job_control(p, sig);
+    let act = p.sigacts.lock()[sig as usize - 1];
+    let blocked = lwp.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
+    if ignored(&act, sig) && !blocked {
+        return Ok(());
+    }
+    lwp.sig.lock().add(sig, info)?;
+    notify_lwp(lwp);
+    Ok(())
+}
+
+/// Tells `lwp`'s thread something waits for it (a signal, an order to exit or stop).
+pub fn notify_lwp(lwp: &Lwp) {
+    if let Some(td) = lwp.thread.lock().clone() {
+        crate::lwkt::sleep::signotify(&td);
     }
 }
 
@@ -118,7 +221,7 @@ pub fn post(p: &Proc, sig: u32, info: SigInfo) {
 pub fn post_group(pgid: u32, sig: u32) {
     for p in super::tree::all() {
         if p.pgid.load(Ordering::Relaxed) == pgid {
-            post(&p, sig, SigInfo { code: SI_KERNEL, ..SigInfo::default() });
+            let _ = post(&p, sig, SigInfo { code: SI_KERNEL, ..SigInfo::default() });
         }
     }
 }
@@ -135,27 +238,91 @@ pub fn force(lwp: &Lwp, sig: u32, info: SigInfo) {
         }
     }
     lwp.sigmask.fetch_and(!bit(sig), Ordering::Relaxed);
-    p.blocked.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
-    let mut st = p.sig.lock();
-    st.pending |= bit(sig);
-    st.info[sig as usize - 1] = info;
+    let mut st = lwp.sig.lock();
+    st.discard(bit(sig));
+    let _ = st.add(sig, info);
 }
 
-/// Takes the next deliverable signal: SIGKILL first, then the lowest-numbered unblocked one.
-fn take_next(lwp: &Lwp) -> Option<(u32, SigInfo)> {
+/// Takes a pending signal among `allowed`: SIGKILL first, then the lowest-numbered one,
+/// the thread's own before the process's.
+pub fn take(lwp: &Lwp, allowed: u64) -> Option<(u32, SigInfo)> {
+    let pick = |set: u64| {
+        if set & bit(SIGKILL) != 0 {
+            SIGKILL
+        } else {
+            set.trailing_zeros() + 1
+        }
+    };
+    {
+        let mut st = lwp.sig.lock();
+        let ready = st.pending & allowed;
+        if ready != 0 {
+            let sig = pick(ready);
+            return Some((sig, st.take(sig)));
+        }
+    }
     let mut st = lwp.proc.sig.lock();
-    let ready = st.pending & !(lwp.sigmask.load(Ordering::Relaxed) & !UNBLOCKABLE);
+    let ready = st.pending & allowed;
     if ready == 0 {
         return None;
     }
-    let sig = if ready & bit(SIGKILL) != 0 { SIGKILL } else { ready.trailing_zeros() + 1 };
-    st.pending &= !bit(sig);
-    Some((sig, st.info[sig as usize - 1]))
+    let sig = pick(ready);
+    Some((sig, st.take(sig)))
 }
 
-/// Whether a signal is waiting that the thread does not block.
+/// The signals pending for `lwp`: its own and its process's.
+pub fn pending(lwp: &Lwp) -> u64 {
+    lwp.sig.lock().pending | lwp.proc.sig.lock().pending
+}
+
+fn unblocked(lwp: &Lwp) -> u64 {
+    !(lwp.sigmask.load(Ordering::Relaxed) & !UNBLOCKABLE)
+}
+
+/// Whether the thread must act before it returns to user mode: a signal waits that it does
+/// not block, it is made to exit, or its process is stopped.
 pub fn deliverable(lwp: &Lwp) -> bool {
-    lwp.proc.sig.lock().pending & !(lwp.sigmask.load(Ordering::Relaxed) & !UNBLOCKABLE) != 0
+    lwp.exiting.load(Ordering::Relaxed)
+        || lwp.proc.stopped.load(Ordering::Relaxed)
+        || pending(lwp) & unblocked(lwp) != 0
+}
+
+/// Whether a signal waits that ends an interruptible sleep (not a stop: a stopped thread
+/// stops at its return to user mode).
+pub fn interrupts_sleep(lwp: &Lwp) -> bool {
+    lwp.exiting.load(Ordering::Relaxed) || pending(lwp) & unblocked(lwp) != 0
+}
+
+/// The process is stopped: the thread waits here, on its way back to user mode, until
+/// SIGCONT, SIGKILL or an order to exit.
+fn wait_while_stopped(lwp: &Lwp) {
+    let p = &lwp.proc;
+    let chan = ident_of(&p.stopped);
+    loop {
+        tsleep_interlock(chan);
+        if !p.stopped.load(Ordering::Acquire)
+            || lwp.exiting.load(Ordering::Relaxed)
+            || pending(lwp) & bit(SIGKILL) != 0
+        {
+            tsleep_cancel();
+            return;
+        }
+        let _ = tsleep(chan, PINTERLOCKED, "stopped", 0);
+    }
+}
+
+/// A stop signal's default action: the whole process stops, its parent hears CLD_STOPPED,
+/// and its other threads stop on their way back to user mode.
+fn stop_process(lwp: &Lwp, sig: u32) {
+    let p = &lwp.proc;
+    if !p.stopped.swap(true, Ordering::AcqRel) {
+        super::tree::report_to_parent(p, CLD_STOPPED, sig as i32);
+        for l in p.lwps() {
+            if !core::ptr::eq(&*l, lwp) {
+                notify_lwp(&l);
+            }
+        }
+    }
 }
 
 /// On the way back to user mode: acts on pending signals. Default actions that end the
@@ -177,18 +344,22 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
             frame.rip -= SYSCALL_LEN;
         }
     };
-    while let Some((sig, info)) = take_next(lwp) {
+    loop {
+        if lwp.exiting.load(Ordering::Acquire) {
+            super::thread::exit_thread(lwp, 0);
+        }
+        if lwp.proc.stopped.load(Ordering::Acquire) {
+            wait_while_stopped(lwp);
+            continue;
+        }
+        let Some((sig, info)) = take(lwp, unblocked(lwp)) else { break };
         let act = lwp.proc.sigacts.lock()[sig as usize - 1];
         match act.handler {
             SIG_IGN if sig != SIGKILL => continue,
             SIG_DFL | SIG_IGN => match default_action(sig) {
                 Default::Ignore | Default::Continue => continue,
                 Default::Stop => {
-                    log::info!(
-                        "signal: pid {}: stop signal {} ignored (no job control yet)",
-                        lwp.proc.pid,
-                        sig
-                    );
+                    stop_process(lwp, sig);
                     continue;
                 }
                 Default::Terminate | Default::Core => kill_process(lwp, sig as i32),
@@ -197,14 +368,17 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
                 if act.flags & SA_RESTART != 0 {
                     rewind(frame);
                 }
-                if build_frame(lwp, frame, sig, &info, &act).is_err() {
+                // The mask the handler's sigreturn puts back: the one a sigsuspend-like call
+                // replaced for its wait, else the current one.
+                let restore = lwp.saved_mask.lock().take().unwrap_or(lwp.sigmask.load(Ordering::Relaxed));
+                if build_frame(lwp, frame, sig, &info, &act, restore).is_err() {
                     // No room for the frame: Linux's force_sigsegv.
                     kill_process(lwp, SIGSEGV as i32);
                 }
                 if act.flags & SA_RESETHAND != 0 {
                     lwp.proc.sigacts.lock()[sig as usize - 1] = SigAction::default();
                 }
-                let mut mask = lwp.sigmask.load(Ordering::Relaxed) | act.mask;
+                let mut mask = restore | act.mask;
                 if act.flags & SA_NODEFER == 0 {
                     mask |= bit(sig);
                 }
@@ -214,13 +388,35 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
             }
         }
     }
-    // No handler ran: the call goes on as if nothing happened.
+    // No handler ran: the call goes on as if nothing happened, under its old mask.
+    if let Some(m) = lwp.saved_mask.lock().take() {
+        set_mask(lwp, m);
+    }
     rewind(frame);
 }
 
 /// Sets the thread's blocked mask (SIGKILL and SIGSTOP never blocked).
 pub fn set_mask(lwp: &Lwp, mask: u64) {
-    let m = mask & !UNBLOCKABLE;
-    lwp.sigmask.store(m, Ordering::Relaxed);
-    lwp.proc.blocked.store(m, Ordering::Relaxed);
+    lwp.sigmask.store(mask & !UNBLOCKABLE, Ordering::Relaxed);
+}
+
+/// sigsuspend, ppoll, pselect6, epoll_pwait: the thread waits under `mask`. Its old mask
+/// comes back when the call returns ([`end_temp_mask`]) or, if a signal interrupts it, once
+/// the handler returns (the frame saves the old one), so a handler for a signal the old
+/// mask blocks does run.
+pub fn begin_temp_mask(lwp: &Lwp, mask: u64) {
+    let old = lwp.sigmask.load(Ordering::Relaxed);
+    *lwp.saved_mask.lock() = Some(old);
+    set_mask(lwp, mask);
+}
+
+/// The call under a temporary mask returns without a signal to deliver: back to the old
+/// mask at once. With `interrupted`, delivery does it (see [`begin_temp_mask`]).
+pub fn end_temp_mask(lwp: &Lwp, interrupted: bool) {
+    if interrupted && deliverable(lwp) {
+        return;
+    }
+    if let Some(m) = lwp.saved_mask.lock().take() {
+        set_mask(lwp, m);
+    }
 }

@@ -69,7 +69,7 @@ pub fn write(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
                         pid: l.proc.pid,
                         ..crate::proc::signal::SigInfo::default()
                     };
-                    crate::proc::signal::post(&l.proc, crate::proc::signal::SIGPIPE, info);
+                    let _ = crate::proc::signal::post_lwp(l, crate::proc::signal::SIGPIPE, info);
                 }
                 return Err(e);
             }

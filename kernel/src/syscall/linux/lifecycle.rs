@@ -4,6 +4,7 @@ use crate::arch::x86_64::copyio::{copyin, copyinstr, copyout};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::arch::x86_64::usermode::USER_END;
 use crate::proc::fork::{fork as do_fork, release_vfork_parent, ForkOptions};
+use crate::proc::thread::ThreadOptions;
 use crate::proc::{exec, tree, Lwp};
 use abi::errno::*;
 use alloc::sync::Arc;
@@ -21,12 +22,15 @@ const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SYSVSEM: u64 = 0x40000;
 const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_DETACHED: u64 = 0x400000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
-const SIGCHLD: u64 = 17;
+const SIGCHLD: u32 = 17;
+/// Flags Linux knows that are not done here: pidfds, ptrace, namespaces, CLONE_IO.
+const UNSUPPORTED: u64 = 0x1000 | 0x2000 | 0x20000 | 0x80_0000 | 0xfe00_0000 | 0x80;
 
 /// Most argv plus envp bytes execve takes (Linux's ARG_MAX for an 8 MiB stack).
 const ARG_MAX: usize = 2 * 1024 * 1024;
@@ -36,54 +40,130 @@ const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
 const MAX_ARG_STRLEN: usize = 32 * 4096;
 
 pub fn fork(l: &Arc<Lwp>, t: &mut TrapFrame, _: [u64; 6]) -> R {
-    do_fork(l, t, ForkOptions::default()).map(u64::from)
+    do_fork(l, t, ForkOptions { exit_signal: SIGCHLD, ..Default::default() }).map(u64::from)
 }
 
 pub fn vfork(l: &Arc<Lwp>, t: &mut TrapFrame, _: [u64; 6]) -> R {
-    do_fork(l, t, ForkOptions { vfork: true, ..Default::default() }).map(u64::from)
+    do_fork(l, t, ForkOptions { vfork: true, exit_signal: SIGCHLD, ..Default::default() }).map(u64::from)
 }
 
-/// clone(flags, stack, parent_tid, child_tid, tls): the fork-like forms (a new process, with
-/// or without a shared address space for vfork). Threads and shared tables come with
-/// threading: those flags get ENOSYS.
+/// clone(flags, stack, parent_tid, child_tid, tls): a new process (fork-like, with or
+/// without a shared address space) or a new thread of this one (CLONE_THREAD).
 pub fn clone(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     let (flags, stack, ptid, ctid, tls) = (a[0], a[1], a[2], a[3], a[4]);
+    // The legacy call ignores CSIGNAL for threads and takes any value up to 255... but only
+    // real signal numbers make sense; Linux fails larger ones with EINVAL.
+    let exit_signal = flags & CSIGNAL;
+    clone_common(l, t, flags & !CSIGNAL, exit_signal, stack, ptid, ctid, tls)
+}
+
+/// clone3(args, size): clone with a `struct clone_args` (flags, pidfd, child_tid, parent_tid,
+/// exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup).
+pub fn clone3(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    const VER0: u64 = 64;
+    const KNOWN: u64 = 88;
+    let size = a[1];
+    if size < VER0 {
+        return Err(EINVAL);
+    }
+    if size > 4096 {
+        return Err(E2BIG);
+    }
+    let mut b = vec![0u8; size as usize];
+    copyin(&mut b, a[0])?;
+    // A larger struct from a newer libc is fine as long as what we do not know is zero.
+    if b.iter().skip(KNOWN.min(size) as usize).any(|&x| x != 0) {
+        return Err(E2BIG);
+    }
+    let mut w = [0u64; 11];
+    for (i, c) in b.chunks_exact(8).take(11).enumerate() {
+        w[i] = u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]));
+    }
+    let [flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup] = w;
+    if flags & CSIGNAL != 0 || exit_signal > 64 || flags & CLONE_THREAD != 0 && exit_signal != 0 {
+        return Err(EINVAL);
+    }
+    if (stack == 0) != (stack_size == 0) || set_tid == 0 && set_tid_size != 0 {
+        return Err(EINVAL);
+    }
+    if set_tid_size != 0 || cgroup != 0 {
+        log::warn!("linux: clone3 set_tid / CLONE_INTO_CGROUP not implemented");
+        return Err(ENOSYS);
+    }
+    let sp = stack.checked_add(stack_size).ok_or(EINVAL)?;
+    clone_common(l, t, flags, exit_signal, sp, ptid, ctid, tls)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn clone_common(
+    l: &Arc<Lwp>,
+    t: &mut TrapFrame,
+    flags: u64,
+    exit_signal: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> R {
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0
         || flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0
     {
         return Err(EINVAL);
     }
-    let unsupported = CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_PARENT;
-    if flags & unsupported != 0 || flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
-        log::warn!("linux: clone flags {:#x} (threads, shared tables) not implemented", flags);
-        return Err(ENOSYS);
-    }
-    let known = CSIGNAL
-        | CLONE_VM
+    let known = CLONE_VM
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SIGHAND
         | CLONE_VFORK
+        | CLONE_PARENT
+        | CLONE_THREAD
+        | CLONE_SYSVSEM
         | CLONE_SETTLS
         | CLONE_PARENT_SETTID
         | CLONE_CHILD_CLEARTID
-        | CLONE_CHILD_SETTID
-        | CLONE_DETACHED;
-    if flags & !known != 0 {
+        | CLONE_DETACHED
+        | CLONE_CHILD_SETTID;
+    if flags & !known & !UNSUPPORTED != 0 || exit_signal > 64 {
         return Err(EINVAL);
-    }
-    // The exit signal: SIGCHLD is what a parent's wait expects; others need signals.
-    if flags & CSIGNAL != SIGCHLD && flags & CSIGNAL != 0 {
-        log::warn!("linux: clone exit signal {} not implemented", flags & CSIGNAL);
-        return Err(ENOSYS);
     }
     if stack >= USER_END || flags & CLONE_SETTLS != 0 && tls >= USER_END {
         return Err(EINVAL);
     }
+    let thread = flags & CLONE_THREAD != 0;
+    // A thread shares everything the process holds; a process sharing one table with
+    // another (without being its thread) is not supported.
+    let shares = CLONE_FS | CLONE_FILES | CLONE_SIGHAND;
+    let unsupported = flags & UNSUPPORTED != 0
+        || thread && (flags & shares != shares || flags & CLONE_VFORK != 0)
+        || !thread && flags & shares != 0;
+    if unsupported {
+        log::warn!("linux: clone flags {:#x} not implemented", flags);
+        return Err(ENOSYS);
+    }
+    let settls = (flags & CLONE_SETTLS != 0).then_some(tls);
+    let sp = (stack != 0).then_some(stack);
+    if thread {
+        let opt = ThreadOptions {
+            stack: sp,
+            tls: settls,
+            settid: [
+                (flags & CLONE_PARENT_SETTID != 0).then_some(ptid),
+                (flags & CLONE_CHILD_SETTID != 0).then_some(ctid),
+            ],
+            cleartid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(ctid),
+        };
+        return crate::proc::thread::create(l, t, opt).map(u64::from);
+    }
     let opt = ForkOptions {
         vfork: flags & CLONE_VFORK != 0,
+        share_vm: flags & CLONE_VM != 0,
+        sibling: flags & CLONE_PARENT != 0,
+        exit_signal: exit_signal as u32,
         child_settid: (flags & CLONE_CHILD_SETTID != 0).then_some(ctid),
         child_cleartid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(ctid),
         parent_settid: (flags & CLONE_PARENT_SETTID != 0).then_some(ptid),
-        stack: (stack != 0).then_some(stack),
-        tls: (flags & CLONE_SETTLS != 0).then_some(tls),
+        stack: sp,
+        tls: settls,
     };
     do_fork(l, t, opt).map(u64::from)
 }
@@ -132,16 +212,21 @@ pub fn wait4(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     const WUNTRACED: u32 = 2;
     const WCONTINUED: u32 = 8;
     const WNOTHREAD: u32 = 0x2000_0000;
-    const WALL: u32 = 0x4000_0000;
-    const WCLONE: u32 = 0x8000_0000;
     let (pid, options) = (a[0] as i32, a[2] as u32);
-    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | 0xc000_0000) != 0 {
         return Err(EINVAL);
     }
     if pid == i32::MIN {
         return Err(ESRCH);
     }
-    let mode = tree::WaitMode { nohang: options & WNOHANG != 0, keep: false };
+    let mode = tree::WaitMode {
+        nohang: options & WNOHANG != 0,
+        exited: true,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
+        clones: clones(options),
+        ..Default::default()
+    };
     let Some(r) = tree::wait_child(&l.proc, pid, mode)? else {
         return Ok(0);
     };
@@ -156,10 +241,21 @@ pub fn wait4(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(r.pid as u64)
 }
 
-/// waitid(idtype, id, infop, options, rusage): P_ALL, P_PID or P_PGID; WEXITED is the only
-/// state there is (no stop/continue yet); WNOWAIT leaves the zombie. The siginfo tells
-/// SIGCHLD, CLD_EXITED or CLD_KILLED, the pid, uid and status; with WNOHANG and nothing
-/// ended it is zeroed, as Linux does.
+/// __WCLONE / __WALL: which children a wait looks at by their exit signal.
+fn clones(options: u32) -> Option<bool> {
+    const WALL: u32 = 0x4000_0000;
+    const WCLONE: u32 = 0x8000_0000;
+    if options & WALL != 0 {
+        None
+    } else {
+        Some(options & WCLONE != 0)
+    }
+}
+
+/// waitid(idtype, id, infop, options, rusage): P_ALL, P_PID or P_PGID; WEXITED, WSTOPPED,
+/// WCONTINUED; WNOWAIT leaves what it found for a later wait. The siginfo tells SIGCHLD,
+/// the CLD_* code, the pid, uid and status; with WNOHANG and nothing found it is zeroed, as
+/// Linux does.
 pub fn waitid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     const P_ALL: u64 = 0;
     const P_PID: u64 = 1;
@@ -183,17 +279,19 @@ pub fn waitid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         P_PGID if id == 0 => 0,
         _ => return Err(EINVAL),
     };
-    // Only exits are reported; a wait for stops or continues alone finds nothing.
-    let found = if options & WEXITED != 0 {
-        let mode = tree::WaitMode { nohang: options & WNOHANG != 0, keep: options & WNOWAIT != 0 };
-        tree::wait_child(&l.proc, pid, mode)?
-    } else {
-        return Err(ECHILD);
+    let mode = tree::WaitMode {
+        nohang: options & WNOHANG != 0,
+        keep: options & WNOWAIT != 0,
+        exited: options & WEXITED != 0,
+        stopped: options & WSTOPPED != 0,
+        continued: options & WCONTINUED != 0,
+        clones: clones(options),
     };
+    let found = tree::wait_child(&l.proc, pid, mode)?;
     let mut info = [0u8; 128];
     if let Some(r) = &found {
         const SIGCHLD: i32 = 17;
-        let (code, status) = if r.status & 0x7f == 0 { (1i32, r.status >> 8) } else { (2, r.status & 0x7f) };
+        let (code, status) = r.code_and_status();
         info[0..4].copy_from_slice(&SIGCHLD.to_ne_bytes());
         info[8..12].copy_from_slice(&code.to_ne_bytes());
         info[16..20].copy_from_slice(&r.pid.to_ne_bytes());

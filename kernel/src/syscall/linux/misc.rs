@@ -103,22 +103,6 @@ pub fn prctl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     }
 }
 
-/// sched_getaffinity(pid, size, mask): every online CPU (threads are not pinned by user
-/// request yet); returns the mask's size in bytes, as Linux does.
-pub fn sched_getaffinity(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let pid = a[0] as i32;
-    if pid < 0 || (pid != 0 && crate::proc::tree::find(pid as u32).is_none()) {
-        return Err(ESRCH);
-    }
-    if a[1] < 8 || !a[1].is_multiple_of(8) {
-        return Err(EINVAL);
-    }
-    let n = crate::lwkt::globaldata::ncpus();
-    let mask: u64 = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
-    copyout(a[2], &mask.to_ne_bytes())?;
-    Ok(8)
-}
-
 /// getcpu(cpu, node, cache): the CPU running the caller now, node 0.
 pub fn getcpu(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let cpu = crate::lwkt::globaldata::mycpu().cpuid as u32;

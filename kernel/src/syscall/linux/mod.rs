@@ -10,7 +10,9 @@ mod mounts;
 mod names;
 mod proc;
 mod readiness;
+mod signals;
 mod table;
+mod threads;
 mod time;
 
 use crate::arch::x86_64::trap::TrapFrame;
@@ -49,7 +51,7 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
         let name = u32::try_from(nr).ok().and_then(|n| by_number(TABLE, n)).map_or("?", |s| s.name);
         log::trace!(
             "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
-            lwp.tid,
+            lwp.tid(),
             name,
             args[0],
             args[1],
@@ -69,6 +71,7 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
     if crate::proc::signal::deliverable(lwp) {
         crate::proc::signal::deliver_after(lwp, frame, restart);
     }
+    threads::honour_affinity(lwp);
     x86_64::instructions::interrupts::disable();
 }
 

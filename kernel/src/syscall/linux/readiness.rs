@@ -9,7 +9,6 @@ use abi::poll::PollFd;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 type R = Result<u64, i32>;
 
@@ -48,8 +47,9 @@ pub fn poll(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     poll_common(l, a[0], a[1], (t >= 0).then(|| t as u64 * 1_000_000))
 }
 
-/// Runs `f` with the thread's signal mask replaced by the one at `mask_addr` (if any),
-/// restoring it afterwards (ppoll, pselect6).
+/// Runs `f` with the thread's signal mask replaced by the one at `mask_addr` (if any)
+/// (ppoll, pselect6). The old mask comes back when `f` returns, or, when a signal ended
+/// the wait, once its handler has run (so a signal the old mask blocks is handled).
 fn with_mask(l: &Lwp, mask_addr: u64, size: u64, f: impl FnOnce() -> R) -> R {
     if mask_addr == 0 {
         return f();
@@ -59,10 +59,9 @@ fn with_mask(l: &Lwp, mask_addr: u64, size: u64, f: impl FnOnce() -> R) -> R {
     }
     let mut m = [0u8; 8];
     copyin(&mut m, mask_addr)?;
-    let old = l.sigmask.load(Ordering::Relaxed);
-    signal::set_mask(l, u64::from_ne_bytes(m));
+    signal::begin_temp_mask(l, u64::from_ne_bytes(m));
     let r = f();
-    signal::set_mask(l, old);
+    signal::end_temp_mask(l, r == Err(EINTR));
     r
 }
 

@@ -2,7 +2,7 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, time};
+use super::{file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, signals, threads, time};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
@@ -16,7 +16,16 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::statfs, mounts::statfs),
     (nr::fstatfs, mounts::fstatfs),
     (nr::prctl, misc::prctl),
-    (nr::sched_getaffinity, misc::sched_getaffinity),
+    (nr::sched_getaffinity, threads::sched_getaffinity),
+    (nr::sched_setaffinity, threads::sched_setaffinity),
+    (nr::futex, threads::futex),
+    (nr::get_robust_list, threads::get_robust_list),
+    (nr::clone3, lifecycle::clone3),
+    (nr::rt_sigsuspend, signals::rt_sigsuspend),
+    (nr::rt_sigtimedwait, signals::rt_sigtimedwait),
+    (nr::rt_sigqueueinfo, signals::rt_sigqueueinfo),
+    (nr::rt_tgsigqueueinfo, signals::rt_tgsigqueueinfo),
+    (nr::sigaltstack, signals::sigaltstack),
     (nr::getcpu, misc::getcpu),
     (nr::chown, names::chown),
     (nr::fchown, names::fchown),
@@ -56,11 +65,11 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::ppoll, readiness::ppoll),
     (nr::select, readiness::select),
     (nr::pselect6, readiness::pselect6),
-    (nr::rt_sigreturn, proc::rt_sigreturn),
-    (nr::rt_sigpending, proc::rt_sigpending),
-    (nr::kill, proc::kill),
-    (nr::tkill, proc::tkill),
-    (nr::tgkill, proc::tgkill),
+    (nr::rt_sigreturn, signals::rt_sigreturn),
+    (nr::rt_sigpending, signals::rt_sigpending),
+    (nr::kill, signals::kill),
+    (nr::tkill, signals::tkill),
+    (nr::tgkill, signals::tgkill),
     (nr::fork, lifecycle::fork),
     (nr::vfork, lifecycle::vfork),
     (nr::execve, lifecycle::execve),
@@ -82,8 +91,8 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::mprotect, mem::mprotect),
     (nr::munmap, mem::munmap),
     (nr::brk, mem::brk),
-    (nr::rt_sigaction, proc::rt_sigaction),
-    (nr::rt_sigprocmask, proc::rt_sigprocmask),
+    (nr::rt_sigaction, signals::rt_sigaction),
+    (nr::rt_sigprocmask, signals::rt_sigprocmask),
     (nr::ioctl, file::ioctl),
     (nr::pread64, file::pread64),
     (nr::pwrite64, file::pwrite64),

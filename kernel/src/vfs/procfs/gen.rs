@@ -23,16 +23,33 @@ const RLIMIT_RSS: usize = 5;
 /// The signal a child's end sends its parent (fork always asks for SIGCHLD here).
 const SIGCHLD: u32 = 17;
 
-/// The process's state letter and word: Z once it ended, S while its thread sleeps,
-/// R otherwise (running or ready to run).
+/// The process's state letter and word: Z once it ended, T while stopped, S while all its
+/// threads sleep, R otherwise (one running or ready to run).
 pub fn state(p: &Proc) -> (char, &'static str) {
     if p.zombie.lock().is_some() {
         return ('Z', "zombie");
     }
-    match p.lwp_thread() {
-        Some(td) if td.wchan() != 0 => ('S', "sleeping"),
-        _ => ('R', "running"),
+    if p.stopped.load(Ordering::Relaxed) {
+        return ('T', "stopped");
     }
+    let lwps = p.lwps();
+    let sleeping =
+        !lwps.is_empty() && lwps.iter().all(|l| l.thread.lock().as_ref().is_some_and(|td| td.wchan() != 0));
+    if sleeping {
+        ('S', "sleeping")
+    } else {
+        ('R', "running")
+    }
+}
+
+/// The first live thread's LWKT thread (for the CPU it last ran on).
+fn first_thread(p: &Proc) -> Option<crate::lwkt::thread::ThreadHandle> {
+    p.lwps().first().and_then(|l| l.thread.lock().clone())
+}
+
+/// The signals the first live thread blocks (Linux's /proc/PID shows the leader's).
+fn blocked(p: &Proc) -> u64 {
+    p.lwps().first().map_or(0, |l| l.sigmask.load(Ordering::Relaxed))
 }
 
 /// The address space of a live process.
@@ -110,7 +127,7 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     let (ign, cgt) = sig_masks(p);
     let pending = p.sig.lock().pending;
     let rsslim = p.rlimits.lock()[RLIMIT_RSS].0;
-    let cpu = p.lwp_thread().map_or(0, |td| td.gd().cpuid);
+    let cpu = first_thread(p).map_or(0, |td| td.gd().cpuid);
     let exit_code = p.zombie.lock().unwrap_or(0);
     let live = vs.is_some();
     // Linux zeroes the memory layout fields of a process without an mm.
@@ -131,7 +148,7 @@ pub fn stat(p: &Proc) -> Vec<u8> {
         vsize(vs.as_ref()),
         rsslim,
         pending,
-        p.blocked.load(Ordering::Relaxed),
+        blocked(p),
         ign,
         cgt,
         SIGCHLD,
@@ -173,10 +190,12 @@ pub fn status(p: &Proc) -> Vec<u8> {
     if let Some(vs) = vs.as_ref() {
         let _ = writeln!(s, "VmSize:\t{:>8} kB", vsize(Some(vs)) / 1024);
     }
-    let _ = writeln!(s, "Threads:\t1");
-    let _ = writeln!(s, "SigPnd:\t{:016x}", 0);
+    // A zombie (or a process between threads) still counts its leader, as on Linux.
+    let _ = writeln!(s, "Threads:\t{}", p.lwps.lock().len().max(1));
+    let own = p.lwps().first().map_or(0, |l| l.sig.lock().pending);
+    let _ = writeln!(s, "SigPnd:\t{own:016x}");
     let _ = writeln!(s, "ShdPnd:\t{pending:016x}");
-    let _ = writeln!(s, "SigBlk:\t{:016x}", p.blocked.load(Ordering::Relaxed));
+    let _ = writeln!(s, "SigBlk:\t{:016x}", blocked(p));
     let _ = writeln!(s, "SigIgn:\t{ign:016x}");
     let _ = writeln!(s, "SigCgt:\t{cgt:016x}");
     s.into_bytes()

@@ -1,0 +1,173 @@
+//! Threads of one process (DragonFly's lwp_create and lwp_exit, with Linux's thread-group
+//! rules): clone(CLONE_THREAD) adds an lwp that shares everything the process holds, each
+//! thread ends on its own (storing 0 at its clear_child_tid and waking a futex there, then
+//! releasing robust futexes), and the last one out ends the process. exit_group, a fatal
+//! signal and exec make every other thread leave first.
+use super::{futex, tree, Lwp, Proc};
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::lwkt::sched;
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
+use crate::lwkt::thread::pri;
+use abi::errno::*;
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// What a new thread starts with besides the caller's registers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadOptions {
+    /// Its stack pointer (clone's `stack`).
+    pub stack: Option<u64>,
+    /// Its FS base (CLONE_SETTLS).
+    pub tls: Option<u64>,
+    /// Store the new tid here (CLONE_PARENT_SETTID; the memory is shared, so also
+    /// CLONE_CHILD_SETTID's).
+    pub settid: [Option<u64>; 2],
+    /// CLONE_CHILD_CLEARTID.
+    pub cleartid: Option<u64>,
+}
+
+/// Where the next new user thread goes: spread round the CPUs until a user scheduler
+/// balances them.
+static NEXT_CPU: AtomicUsize = AtomicUsize::new(0);
+
+/// The CPU a new user thread with affinity `mask` starts on.
+pub fn pick_cpu(mask: u64) -> Option<usize> {
+    let n = crate::lwkt::globaldata::ncpus().max(1);
+    for _ in 0..n {
+        let c = NEXT_CPU.fetch_add(1, Ordering::Relaxed) % n;
+        if c < 64 && mask & (1 << c) != 0 {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// clone(CLONE_THREAD | CLONE_VM | CLONE_SIGHAND ...): a new thread of the caller's process
+/// that resumes from `frame` with rax = 0. Returns its tid.
+pub fn create(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ThreadOptions) -> Result<u32, i32> {
+    let td = sched::curthread();
+    let me = td.user().ok_or(EINVAL)?;
+    let p = &lwp.proc;
+    let new = tree::insert_thread(p)?;
+    let tid = new.tid();
+    let undo = |new: &Arc<Lwp>| {
+        p.lwps.lock().retain(|l| !Arc::ptr_eq(l, new));
+        tree::remove_thread(new.tid());
+    };
+    new.sigmask.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
+    new.cpumask.store(lwp.cpumask.load(Ordering::Relaxed), Ordering::Relaxed);
+    if let Some(a) = opt.cleartid {
+        new.clear_child_tid.store(a, Ordering::Relaxed);
+    }
+    for a in opt.settid.into_iter().flatten() {
+        if crate::arch::x86_64::copyio::copyout(a, &tid.to_ne_bytes()).is_err() {
+            undo(&new);
+            return Err(EFAULT);
+        }
+    }
+    let Some(md) = me.fork_child(new.clone(), me.vmspace()) else {
+        undo(&new);
+        return Err(ENOMEM);
+    };
+    let cframe = super::fork::child_frame(&md, frame, opt.stack, opt.tls);
+    let md = Box::new(md);
+    let cpu = pick_cpu(new.cpumask.load(Ordering::Relaxed));
+    if sched::create("thread", pri::USER_NORM, cpu, move || super::fork::child_start(md, cframe)).is_none() {
+        undo(&new);
+        return Err(EAGAIN);
+    }
+    Ok(tid)
+}
+
+/// Makes every thread of `p` but `me` leave at its next return to user mode or
+/// interruptible sleep.
+fn stop_others(p: &Proc, me: &Lwp) {
+    for l in p.lwps() {
+        if !core::ptr::eq(&*l, me) && !l.exiting.swap(true, Ordering::AcqRel) {
+            if let Some(td) = l.thread.lock().clone() {
+                crate::lwkt::sleep::signotify(&td);
+            }
+        }
+    }
+}
+
+/// exit_group, or a fatal signal: the process ends with wait status `wstatus` once every
+/// thread has left. Never returns.
+pub fn exit_group(lwp: &Lwp, wstatus: i32) -> ! {
+    let p = &lwp.proc;
+    if !p.group_exit.swap(true, Ordering::AcqRel) {
+        *p.exit_status.lock() = Some(wstatus);
+        if p.pid == 1 {
+            // PID 1's end ends the machine: nothing else needs to run down.
+            super::exit::init_ended(lwp, wstatus);
+        }
+    }
+    stop_others(p, lwp);
+    exit_thread(lwp, wstatus)
+}
+
+/// The calling thread ends (exit, or made to leave). `wstatus` is what the process ends
+/// with if this is its last thread and nothing set the status before. Never returns.
+pub fn exit_thread(lwp: &Lwp, wstatus: i32) -> ! {
+    let p = &lwp.proc;
+    release_user_words(lwp);
+    let last = {
+        let mut l = p.lwps.lock();
+        l.retain(|t| !core::ptr::eq(&**t, lwp));
+        let mut s = p.exit_status.lock();
+        // The first thread's own exit code is the process's unless exit_group says other.
+        if s.is_none() && (l.is_empty() || lwp.tid() == p.pid) {
+            *s = Some(wstatus);
+        }
+        l.is_empty()
+    };
+    if lwp.tid() != p.pid {
+        tree::remove_thread(lwp.tid());
+    }
+    // An exec waiting for the others to go.
+    wakeup(ident_of(&p.lwps));
+    if last {
+        let status = p.exit_status.lock().unwrap_or(wstatus);
+        super::exit::finish(lwp, status)
+    }
+    super::exit::end_thread(lwp)
+}
+
+/// The thread is going (exit, or exec replacing its memory): Linux's mm_release. Stores 0
+/// at clear_child_tid and wakes one waiter there; marks robust futexes it holds as dead.
+pub fn release_user_words(lwp: &Lwp) {
+    futex::exit_robust_list(lwp);
+    let at = lwp.clear_child_tid.swap(0, Ordering::Relaxed);
+    if at != 0 && crate::arch::x86_64::copyio::copyout(at, &0u32.to_ne_bytes()).is_ok() {
+        let _ = futex::wake_addr(at, 1);
+    }
+}
+
+/// exec from a multi-threaded process (Linux's de_thread): every other thread leaves, and
+/// the caller takes the pid as its tid. EINTR when the caller is itself made to exit or
+/// a signal arrives while waiting.
+pub fn become_single(lwp: &Lwp) -> Result<(), i32> {
+    let p = &lwp.proc;
+    if p.lwps.lock().len() > 1 {
+        stop_others(p, lwp);
+        let chan = ident_of(&p.lwps);
+        loop {
+            tsleep_interlock(chan);
+            if p.lwps.lock().len() <= 1 {
+                crate::lwkt::sleep::tsleep_cancel();
+                break;
+            }
+            if lwp.exiting.load(Ordering::Acquire) {
+                crate::lwkt::sleep::tsleep_cancel();
+                return Err(EINTR);
+            }
+            let _ = tsleep(chan, PINTERLOCKED | PCATCH, "exec", 0);
+        }
+    }
+    if lwp.tid() != p.pid {
+        tree::remove_thread(lwp.tid());
+        lwp.set_tid(p.pid);
+    }
+    Ok(())
+}
