@@ -24,6 +24,8 @@ pub fn kill_process(lwp: &Lwp, sig: i32) -> ! {
 fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     let p = &lwp.proc;
     p.fd.close_all();
+    // No timer may fire for a process that is gone.
+    super::timers::exit(p);
     let td = crate::lwkt::sched::curthread();
     // The thread's user state (and with it this lwp) is freed when the thread is reaped;
     // from here on it runs on the kernel's page tables only.
@@ -33,6 +35,8 @@ fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     // Thread -> user state -> lwp -> thread: the cycle ends here.
     let me = lwp.thread.lock().take();
     drop(me);
+    // No longer among the live threads: its times move to the process's totals.
+    super::rusage::thread_exited(p, td);
     super::fork::release_vfork_parent(p);
     super::tree::make_zombie(p, wstatus);
     // The parent hears of it by SIGCHLD (ignored unless it catches it).
@@ -43,7 +47,10 @@ fn finish(lwp: &Lwp, wstatus: i32) -> ! {
             (super::signal::CLD_KILLED, wstatus & 0x7f)
         };
         let uid = p.cred.lock().uid;
-        let info = super::signal::SigInfo { code, pid: p.pid, uid, status, ..Default::default() };
+        let used = super::rusage::process(p);
+        let (utime, stime) = (super::rusage::clock_t(used.utime), super::rusage::clock_t(used.stime));
+        let info =
+            super::signal::SigInfo { code, pid: p.pid, uid, status, utime, stime, ..Default::default() };
         super::signal::post(&parent, super::signal::SIGCHLD, info);
     }
     crate::lwkt::sched::exit()

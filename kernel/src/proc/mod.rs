@@ -9,7 +9,11 @@ pub mod exec;
 pub mod exit;
 pub mod fork;
 pub mod init;
+pub mod ktimer;
+pub mod restart;
+pub mod rusage;
 pub mod signal;
+pub mod timers;
 pub mod tree;
 pub mod usermd;
 
@@ -101,6 +105,10 @@ pub struct Proc {
     pub vm: SpinLock<Weak<crate::vm::vmspace::VmSpace>>,
     /// Where exec put the argument and environment strings (Linux's mm->arg_start etc.).
     pub args: SpinLock<ArgRange>,
+    /// CPU time and faults of its ended threads and reaped children.
+    pub usage: rusage::ProcUsage,
+    /// Interval and POSIX timers.
+    pub timers: timers::ProcTimers,
 }
 
 /// The user addresses of the argument and environment strings exec wrote on the stack
@@ -133,6 +141,8 @@ pub struct Lwp {
     /// thread when it starts, cleared when the process exits (it would otherwise keep the
     /// thread, which holds this lwp, alive).
     pub thread: SpinLock<Option<crate::lwkt::thread::ThreadHandle>>,
+    /// How restart_syscall resumes the sleep a signal interrupted.
+    pub restart: SpinLock<Option<restart::RestartBlock>>,
 }
 
 fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
@@ -172,6 +182,8 @@ impl Proc {
                 blocked: AtomicU64::new(0),
                 vm: SpinLock::new(Weak::new()),
                 args: SpinLock::new(ArgRange::default()),
+                usage: rusage::ProcUsage::new(),
+                timers: timers::ProcTimers::new(),
             }))
         })
     }
@@ -203,6 +215,8 @@ impl Proc {
                 blocked: AtomicU64::new(self.blocked.load(Ordering::Relaxed)),
                 vm: SpinLock::new(Weak::new()),
                 args: SpinLock::new(*self.args.lock()),
+                usage: rusage::ProcUsage::new(),
+                timers: timers::ProcTimers::new(),
             }))
         })
     }
@@ -223,6 +237,7 @@ impl Lwp {
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             thread: SpinLock::new(None),
+            restart: SpinLock::new(None),
         });
         *lwp.proc.threads.lock() = Some(Arc::downgrade(&lwp));
         lwp

@@ -94,6 +94,8 @@ pub struct Reaped {
     pub status: i32,
     /// Its real user id (waitid's si_uid).
     pub uid: u32,
+    /// What it and the children it reaped used (zero when left unreaped, WNOWAIT).
+    pub usage: super::rusage::Usage,
 }
 
 /// How a wait treats what it finds.
@@ -115,20 +117,29 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
         let reaped = {
             let mut t = TREE.lock();
             let mut any = false;
-            let mut found = None;
+            let mut found: Option<Reaped> = None;
             for c in t.procs.values() {
                 if c.ppid.load(Ordering::Relaxed) != parent.pid || !selects(pid, parent, c) {
                     continue;
                 }
                 any = true;
                 if let Some(status) = *c.zombie.lock() {
-                    found = Some(Reaped { pid: c.pid, status, uid: c.ids.lock().ruid });
+                    found = Some(Reaped {
+                        pid: c.pid,
+                        status,
+                        uid: c.ids.lock().ruid,
+                        usage: Default::default(),
+                    });
                     break;
                 }
             }
             // The last reference may go with it: dropped after the lock.
             let removed = found.as_ref().filter(|_| !mode.keep).and_then(|r| t.procs.remove(&r.pid));
             drop(t);
+            if let (Some(r), Some(c)) = (found.as_mut(), removed.as_ref()) {
+                // Reaped: the child's times become the parent's children's times.
+                r.usage = super::rusage::reaped(parent, c);
+            }
             drop(removed);
             if !any {
                 crate::lwkt::sleep::tsleep_cancel();

@@ -12,6 +12,7 @@ pub use frame::sigreturn;
 pub use info::*;
 
 use super::exit::kill_process;
+use super::restart::Restart;
 use super::{Lwp, Proc, SigAction, NSIG};
 use crate::arch::x86_64::trap::TrapFrame;
 use core::sync::atomic::Ordering;
@@ -165,19 +166,24 @@ pub fn deliver(lwp: &Lwp, frame: &mut TrapFrame) {
     deliver_after(lwp, frame, None)
 }
 
-/// [`deliver`] after a system call a signal interrupted (`restart`: its number). Linux's
-/// ERESTARTSYS rule: the call runs again (the frame goes back to the SYSCALL instruction
-/// with the number in rax) when no handler runs, or the handler has SA_RESTART; otherwise
-/// it fails with EINTR.
-pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
+/// [`deliver`] after a system call a signal interrupted (`restart`: how it resumes).
+/// Linux's ERESTARTSYS rule: the call runs again (the frame goes back to the SYSCALL
+/// instruction with the number in rax) when no handler runs, or the handler has
+/// SA_RESTART; otherwise it fails with EINTR. ERESTART_RESTARTBLOCK: restart_syscall runs
+/// instead when no handler runs; any handler means EINTR.
+pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>) {
     const SYSCALL_LEN: u64 = 2;
     let rewind = |frame: &mut TrapFrame| {
-        if let Some(nr) = restart {
-            frame.rax = nr;
-            frame.rip -= SYSCALL_LEN;
-        }
+        let nr = match restart {
+            Some(Restart::Call(nr)) => nr,
+            Some(Restart::Block) => u64::from(abi::linux::syscalls::nr::restart_syscall),
+            None => return,
+        };
+        frame.rax = nr;
+        frame.rip -= SYSCALL_LEN;
     };
-    while let Some((sig, info)) = take_next(lwp) {
+    while let Some((sig, mut info)) = take_next(lwp) {
+        super::timers::delivered(&lwp.proc, &mut info);
         let act = lwp.proc.sigacts.lock()[sig as usize - 1];
         match act.handler {
             SIG_IGN if sig != SIGKILL => continue,
@@ -194,9 +200,11 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
                 Default::Terminate | Default::Core => kill_process(lwp, sig as i32),
             },
             _ => {
-                if act.flags & SA_RESTART != 0 {
+                if act.flags & SA_RESTART != 0 && matches!(restart, Some(Restart::Call(_))) {
                     rewind(frame);
                 }
+                // After a handler an interrupted sleep is not resumed (sigreturn's rule).
+                *lwp.restart.lock() = None;
                 if build_frame(lwp, frame, sig, &info, &act).is_err() {
                     // No room for the frame: Linux's force_sigsegv.
                     kill_process(lwp, SIGSEGV as i32);
