@@ -37,6 +37,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-ids-musl", "log=warn init=/bin/ids-musl", ids),
         run("conformance-procfs-musl", "log=warn init=/bin/procfs-musl", procfs),
         run("conformance-timers-musl", "log=warn init=/bin/timers-musl", timers),
+        run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -49,6 +50,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-ids-glibc", "log=warn init=/bin/ids-glibc", ids),
         run("conformance-procfs-glibc", "log=warn init=/bin/procfs-glibc", procfs),
         run("conformance-timers-glibc", "log=warn init=/bin/timers-glibc", timers),
+        run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
     ]
 }
 
@@ -223,6 +225,17 @@ fn timers(p: &str, run: &Run, _: &Context) -> Vec<Check> {
         "child: wait4 utime 1, children utime 1, cutime 1, sigchld 1 utime 1".into(),
     ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+fn oom(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = ["child killed by signal 9".to_string(), "small child exited 0".into()];
+    let mut checks = vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)];
+    let logged = run.serial.contains("Out of memory: Killed process");
+    checks.push(Check::new(
+        format!("{p}/oom-log"),
+        if logged { Ok(()) } else { Err("no OOM kill line".into()) },
+    ));
+    checks
 }
 
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {

@@ -10,6 +10,7 @@ pub mod exit;
 pub mod fork;
 pub mod init;
 pub mod ktimer;
+pub mod oom;
 pub mod restart;
 pub mod rusage;
 pub mod signal;
