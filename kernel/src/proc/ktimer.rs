@@ -169,8 +169,7 @@ fn fire(arg: usize) {
             return;
         }
         if now >= st.deadline {
-            if st.interval > 0 {
-                let missed = (now - st.deadline) / st.interval;
+            if let Some(missed) = (now - st.deadline).checked_div(st.interval) {
                 st.overrun = st.overrun.saturating_add(missed);
                 st.deadline =
                     st.deadline.saturating_add(st.interval.saturating_mul(missed.saturating_add(1)));

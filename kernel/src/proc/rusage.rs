@@ -35,7 +35,7 @@ impl Usage {
 
     /// Linux's `struct rusage` (144 bytes): the two timevals, then maxrss .. nivcsw, of which
     /// only ru_minflt is kept; the rest read zero.
-    pub fn to_linux(&self) -> [u8; 144] {
+    pub fn to_linux(self) -> [u8; 144] {
         let mut b = [0u8; 144];
         let tv = |ns: u64| {
             let mut t = [0u8; 16];

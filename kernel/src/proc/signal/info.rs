@@ -69,7 +69,7 @@ impl SigInfo {
 
     /// The 128 bytes of `siginfo_t` for `sig`, laid out for the union member Linux's
     /// copy_siginfo_to_user picks (by signal and code).
-    pub fn to_bytes(&self, sig: u32) -> [u8; 128] {
+    pub fn to_bytes(self, sig: u32) -> [u8; 128] {
         const SIGPOLL: u32 = 29;
         let mut b = [0u8; 128];
         let mut put = |at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
