@@ -39,6 +39,8 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-ids-musl", "log=warn init=/bin/ids-musl", ids),
         run("conformance-procfs-musl", "log=warn init=/bin/procfs-musl", procfs),
         smp4("conformance-threads-musl", "log=warn init=/bin/threads-musl", threads),
+        run("conformance-timers-musl", "log=warn init=/bin/timers-musl", timers),
+        run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -51,6 +53,8 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-ids-glibc", "log=warn init=/bin/ids-glibc", ids),
         run("conformance-procfs-glibc", "log=warn init=/bin/procfs-glibc", procfs),
         smp4("conformance-threads-glibc", "log=warn init=/bin/threads-glibc", threads),
+        run("conformance-timers-glibc", "log=warn init=/bin/timers-glibc", timers),
+        run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
     ]
 }
 
@@ -226,6 +230,48 @@ fn procfs(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+fn timers(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "alarm: 0 10 5".to_string(),
+        "alarm fired: 1".into(),
+        "getitimer real: interval 20000, value ok 1".into(),
+        "real: 3 signals, old interval 20000".into(),
+        "disarmed: 0".into(),
+        "bad usec: -1 EINVAL, bad which: -1 EINVAL".into(),
+        "getitimer virtual: value ok 1".into(),
+        "virtual: 1, prof: 1".into(),
+        "timer: create 0, running 1, fired 1, code SI_TIMER 1, value 42, overrun 0, after 0".into(),
+        "overrun: signals 1, si_overrun ok 1, getoverrun ok 1, old interval 10000000, after settime 0".into(),
+        "deleted: -1 EINVAL".into(),
+        "bad notify: -1 EINVAL".into(),
+        "sigev_none: armed 1, then 0".into(),
+        "abstime: fired 1, not early 1, value 7".into(),
+        "clock_nanosleep relative: 0, slept enough 1".into(),
+        "clock_nanosleep absolute: 0, not early 1".into(),
+        "clock_nanosleep errors: EINVAL EINVAL".into(),
+        "nanosleep handler: -1 EINTR, rem ok 1".into(),
+        "nanosleep handler SA_RESTART: -1 EINTR, rem ok 1".into(),
+        "nanosleep with ignored SIGCHLD: 0".into(),
+        "restart_syscall: -1 EINTR".into(),
+        "self: utime grew 1, ticks grew 1, minflt grew 1".into(),
+        "clocks: process 1, thread 1, cpuclockid 0 1".into(),
+        "thread: utime 1, res ok 1, bad who -1 EINVAL".into(),
+        "child: wait4 utime 1, children utime 1, cutime 1, sigchld 1 utime 1".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+fn oom(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = ["child killed by signal 9".to_string(), "small child exited 0".into()];
+    let mut checks = vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)];
+    let logged = run.serial.contains("Out of memory: Killed process");
+    checks.push(Check::new(
+        format!("{p}/oom-log"),
+        if logged { Ok(()) } else { Err("no OOM kill line".into()) },
+    ));
+    checks
+}
+
 fn fork_chain(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(100)), output(p, run, &["depth 100, status 100".into()])]
 }
@@ -270,7 +316,7 @@ mod tests {
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
-                | "threads" => &[],
+                | "threads" | "timers" | "oom" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

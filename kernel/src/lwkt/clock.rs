@@ -13,6 +13,7 @@ pub const HZ: u64 = 100;
 pub fn hardclock() {
     let gd = mycpu();
     gd.ticks.fetch_add(1, Ordering::Relaxed);
+    statclock();
     callout::run_expired(gd);
     if ipiq::pending(gd) {
         // Passive messages raise no interrupt; the tick delivers them.
@@ -21,6 +22,18 @@ pub fn hardclock() {
         super::crit::crit_exit_noyield();
     }
     super::sched::schedulerclock(gd);
+}
+
+/// Samples the running thread for CPU accounting (DragonFly's statclock, folded into the
+/// tick): one tick of user or system time, and the process's CPU interval timers.
+fn statclock() {
+    let Some(td) = super::sched::try_curthread() else { return };
+    if td.flags() & super::thread::tdf::IDLE != 0 {
+        return;
+    }
+    let user = crate::arch::x86_64::intr::interrupted_user();
+    td.times.tick(user);
+    crate::proc::timers::statclock(td, user);
 }
 
 /// Ticks CPU `cpu` has taken.

@@ -5,6 +5,7 @@ mod bench;
 pub mod callout;
 pub mod clock;
 pub mod cpulocal;
+pub mod cputime;
 pub mod crit;
 pub mod globaldata;
 pub mod ipiq;

@@ -271,6 +271,7 @@ fn preempt(gd: &GlobalData, cur: &Thread, ntd: &Thread) {
     // back) defers instead of preempting it a second time.
     cur.set_flags(tdf::PREEMPT_LOCK);
     cur.critcount_add(1);
+    super::cputime::switch(cur, ntd);
     // The preemptor runs as a thread, outside the interrupt: it may block.
     gd.intr_nesting.store(0, Ordering::Relaxed);
     crate::proc::usermd::switch_user_state(cur, ntd);
@@ -410,6 +411,7 @@ fn switch_inner() {
         bump(&gd.stats.switches);
         ntd.switches.fetch_add(1, Ordering::Relaxed);
         ntd.set_flags(tdf::RUNNING);
+        super::cputime::switch(td, ntd);
         crate::proc::usermd::switch_user_state(td, ntd);
         set_curthread(gd, ntd);
         // SAFETY: both threads are alive; ntd's saved stack pointer comes from its last switch

@@ -115,6 +115,8 @@ pub struct Thread {
     id: u64,
     /// Times this thread was switched to.
     pub switches: AtomicU64,
+    /// CPU time used, in user and kernel mode.
+    pub times: super::cputime::ThreadTimes,
 }
 
 // SAFETY: the UnsafeCell fields are touched only by the owning CPU inside a critical section
@@ -175,6 +177,7 @@ impl Thread {
                 NEXT_ID.fetch_add(1, Ordering::Relaxed)
             },
             switches: AtomicU64::new(0),
+            times: super::cputime::ThreadTimes::new(),
         }
     }
 

@@ -415,6 +415,14 @@ pub fn page_counts() -> PageCounts {
     PageCounts { total, free: global + cached, cached, wired: WIRED.load(Ordering::Relaxed) }
 }
 
+/// Whether free memory has fallen to the reserve kept for the kernel (1/64 of the usable
+/// pages, at least 256): user page faults then fail with out-of-memory instead of taking
+/// the pages the kernel heap and page tables need to go on.
+pub fn at_kernel_reserve() -> bool {
+    let c = page_counts();
+    c.free <= (c.total / 64).max(256)
+}
+
 /// (free pages, usable pages in the memory map).
 pub fn counts() -> (u64, u64) {
     let c = page_counts();

@@ -132,6 +132,9 @@ fn exec_depth(
     drop(old);
     *p.vm.lock() = Arc::downgrade(&vs);
     p.fd.close_on_exec();
+    // POSIX timers belong to the image; interval timers survive exec.
+    super::timers::exec(p);
+    *lwp.restart.lock() = None;
     // Caught signals go back to their default action (the handlers are gone with the image);
     // ignored ones stay ignored.
     for a in p.sigacts.lock().iter_mut().filter(|a| a.handler > 1) {

@@ -47,6 +47,8 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
         init_ended(lwp, wstatus);
     }
     p.fd.close_all();
+    // No timer may fire for a process that is gone.
+    super::timers::exit(p);
     super::fork::release_vfork_parent(p);
     super::tree::make_zombie(p, wstatus);
     // The parent hears of it by its exit signal (SIGCHLD, ignored unless caught).
@@ -58,7 +60,10 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
             (super::signal::CLD_KILLED, wstatus & 0x7f)
         };
         let uid = p.cred.lock().uid;
-        let info = super::signal::SigInfo { code, pid: p.pid, uid, status, ..Default::default() };
+        let used = super::rusage::process(p);
+        let (utime, stime) = (super::rusage::clock_t(used.utime), super::rusage::clock_t(used.stime));
+        let info =
+            super::signal::SigInfo { code, pid: p.pid, uid, status, utime, stime, ..Default::default() };
         let _ = super::signal::post(&parent, sig, info);
     }
     end_thread(lwp)

@@ -45,6 +45,8 @@ pub struct Lwp {
     /// Made to exit (exit_group, a fatal signal, another thread's exec): it leaves at its
     /// next return to user mode or interruptible sleep.
     pub exiting: AtomicBool,
+    /// How restart_syscall resumes the sleep a signal interrupted.
+    pub restart: SpinLock<Option<super::restart::RestartBlock>>,
     /// The thread that runs it, so a signal can end its interruptible sleep. Set by the
     /// thread when it starts, cleared when it ends (it would otherwise keep the thread,
     /// which holds this lwp, alive).
@@ -65,6 +67,7 @@ impl Lwp {
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             exiting: AtomicBool::new(false),
+            restart: SpinLock::new(None),
             thread: SpinLock::new(None),
         })
     }

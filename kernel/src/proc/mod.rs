@@ -10,9 +10,14 @@ pub mod exit;
 pub mod fork;
 pub mod futex;
 pub mod init;
+pub mod ktimer;
 pub mod lwp;
+pub mod oom;
+pub mod restart;
+pub mod rusage;
 pub mod signal;
 pub mod thread;
+pub mod timers;
 pub mod tree;
 pub mod usermd;
 
@@ -117,6 +122,10 @@ pub struct Proc {
     pub vm: SpinLock<Weak<crate::vm::vmspace::VmSpace>>,
     /// Where exec put the argument and environment strings (Linux's mm->arg_start etc.).
     pub args: SpinLock<ArgRange>,
+    /// CPU time and faults of its ended threads and reaped children.
+    pub usage: rusage::ProcUsage,
+    /// Interval and POSIX timers.
+    pub timers: timers::ProcTimers,
 }
 
 /// The user addresses of the argument and environment strings exec wrote on the stack
@@ -174,6 +183,8 @@ impl Proc {
                 wait_report: SpinLock::new(None),
                 vm: SpinLock::new(Weak::new()),
                 args: SpinLock::new(ArgRange::default()),
+                usage: rusage::ProcUsage::new(),
+                timers: timers::ProcTimers::new(),
             }))
         })
     }
@@ -209,6 +220,8 @@ impl Proc {
                 wait_report: SpinLock::new(None),
                 vm: SpinLock::new(Weak::new()),
                 args: SpinLock::new(*self.args.lock()),
+                usage: rusage::ProcUsage::new(),
+                timers: timers::ProcTimers::new(),
             }))
         })
     }

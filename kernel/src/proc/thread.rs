@@ -122,6 +122,8 @@ pub fn exit_thread(lwp: &Lwp, wstatus: i32) -> ! {
         }
         l.is_empty()
     };
+    // No longer among the live threads: its times move to the process's totals.
+    super::rusage::thread_exited(p, sched::curthread());
     if lwp.tid() != p.pid {
         tree::remove_thread(lwp.tid());
     }

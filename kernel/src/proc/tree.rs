@@ -144,6 +144,8 @@ pub struct Reaped {
     pub status: i32,
     /// Its real user id (waitid's si_uid).
     pub uid: u32,
+    /// What it and the children it reaped used (zero when left unreaped, WNOWAIT).
+    pub usage: super::rusage::Usage,
 }
 
 impl Reaped {
@@ -204,7 +206,7 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
         let reaped = {
             let mut t = TREE.lock();
             let mut any = false;
-            let mut found = None;
+            let mut found: Option<Reaped> = None;
             let mut reap = false;
             for c in t.procs.values() {
                 if c.ppid.load(Ordering::Relaxed) != parent.pid || !selects(pid, parent, c) {
@@ -217,7 +219,7 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
                 any = true;
                 let uid = c.ids.lock().ruid;
                 if let Some(status) = (*c.zombie.lock()).filter(|_| mode.exited) {
-                    found = Some(Reaped { pid: c.pid, status, uid });
+                    found = Some(Reaped { pid: c.pid, status, uid, usage: Default::default() });
                     reap = !mode.keep;
                     break;
                 }
@@ -227,13 +229,17 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
                     if !mode.keep {
                         *report = None;
                     }
-                    found = Some(Reaped { pid: c.pid, status, uid });
+                    found = Some(Reaped { pid: c.pid, status, uid, usage: Default::default() });
                     break;
                 }
             }
             // The last reference may go with it: dropped after the lock.
             let removed = found.as_ref().filter(|_| reap).and_then(|r| t.procs.remove(&r.pid));
             drop(t);
+            if let (Some(r), Some(c)) = (found.as_mut(), removed.as_ref()) {
+                // Reaped: the child's times become the parent's children's times.
+                r.usage = super::rusage::reaped(parent, c);
+            }
             drop(removed);
             if !any {
                 crate::lwkt::sleep::tsleep_cancel();

@@ -24,6 +24,11 @@ pub fn realtime() -> u64 {
     BOOT_WALL_NS.load(Ordering::Relaxed) + nanotime()
 }
 
+/// What [`realtime`] reads ahead of [`nanotime`] (the wall clock at nanotime 0), ns.
+pub fn realtime_offset() -> u64 {
+    BOOT_WALL_NS.load(Ordering::Relaxed)
+}
+
 /// Spins for at least `us` microseconds (before calibration: on the HPET, else the PIT).
 pub fn delay_us(us: u64) {
     if tsc::hz() != 0 {

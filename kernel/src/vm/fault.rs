@@ -199,6 +199,7 @@ pub fn user_fault(addr: u64, error: u64) -> Option<Result<(), FaultError>> {
         fault(&vs, addr, Access::from_error_code(error), true)
     };
     vs.activate();
+    count_minor(&r);
     Some(r)
 }
 
@@ -210,5 +211,16 @@ pub fn kernel_fault_on_user(addr: u64, write: bool) -> Result<(), FaultError> {
     let vs = VmSpace::current().ok_or(FaultError::Unmapped)?;
     let r = fault(&vs, addr, if write { Access::Write } else { Access::Read }, false);
     vs.activate();
+    count_minor(&r);
     r
+}
+
+/// A resolved fault is a minor fault of the thread that took it (ru_minflt): pages come
+/// from memory, never from a disk.
+fn count_minor(r: &Result<(), FaultError>) {
+    if r.is_ok() {
+        if let Some(td) = crate::lwkt::sched::try_curthread() {
+            td.times.minor_fault();
+        }
+    }
 }

@@ -58,8 +58,12 @@ impl VmSpace {
         self.page_budget.store(pages, Ordering::Relaxed);
     }
 
-    /// Takes one page from the budget; false when it is spent.
+    /// Takes one page from the budget; false when it is spent, or when memory is down to
+    /// the kernel's reserve.
     pub(super) fn charge_page(&self) -> bool {
+        if crate::mem::phys::at_kernel_reserve() {
+            return false;
+        }
         self.page_budget
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| match b {
                 u64::MAX => Some(u64::MAX),

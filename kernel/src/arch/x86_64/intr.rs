@@ -9,7 +9,7 @@
 use super::lapic::{VECTOR_ERROR, VECTOR_IPIQ, VECTOR_SPURIOUS, VECTOR_TIMER};
 use super::trap::TrapFrame;
 use crate::lwkt::globaldata::MAXCPU;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// First vector for device handlers.
 pub const FIRST_DEVICE_VECTOR: u8 = 0x30;
@@ -22,6 +22,15 @@ static COUNTS: [[AtomicU64; 256]; MAXCPU] = [const { [const { AtomicU64::new(0) 
 static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
 /// Interrupts on vectors nobody claimed.
 pub static STRAY: AtomicU64 = AtomicU64::new(0);
+/// Per CPU: the interrupt being handled came from user mode (statclock's user/system split).
+static FROM_USER: [AtomicBool; MAXCPU] = [const { AtomicBool::new(false) }; MAXCPU];
+
+/// Whether the interrupt this CPU is handling interrupted user code (false for work a
+/// critical section deferred: that ran in the kernel).
+pub fn interrupted_user() -> bool {
+    let cpu = super::percpu::current().cpuid.load(Ordering::Relaxed) as usize;
+    FROM_USER.get(cpu).is_some_and(|f| f.load(Ordering::Relaxed))
+}
 
 fn is_pic(vector: u64) -> bool {
     (0x20..0x30).contains(&vector)
@@ -44,7 +53,14 @@ pub fn dispatch(frame: &mut TrapFrame) {
         let gd = crate::lwkt::globaldata::mycpu();
         gd.intr_nesting.fetch_add(1, Ordering::Relaxed);
         gd.dispatching.store(1, Ordering::Relaxed);
+        let from_user = FROM_USER.get(cpu);
+        if let Some(f) = from_user {
+            f.store(frame.cs & 3 == 3, Ordering::Relaxed);
+        }
         run_vector(v as u8);
+        if let Some(f) = from_user {
+            f.store(false, Ordering::Relaxed);
+        }
         gd.dispatching.store(0, Ordering::Relaxed);
         gd.intr_nesting.fetch_sub(1, Ordering::Relaxed);
     }

@@ -146,6 +146,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             use crate::proc::signal;
             x86_64::instructions::interrupts::enable();
             let sig = fault_signal(frame.vector, vm_fault) as u32;
+            if vm_fault == Some(crate::vm::FaultError::OutOfMemory) {
+                crate::proc::oom::report_kill(lwp);
+            }
             signal::force(lwp, sig, signal::fault_info(sig, frame.vector, frame.error, cr2, frame.rip));
             signal::deliver(lwp, frame);
             x86_64::instructions::interrupts::disable();

@@ -13,6 +13,7 @@ pub use frame::sigreturn;
 pub use info::*;
 
 use super::exit::kill_process;
+use super::restart::Restart;
 use super::{Lwp, Proc, SigAction, NSIG};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::lwkt::sleep::{ident_of, tsleep, tsleep_cancel, tsleep_interlock, wakeup, PINTERLOCKED};
@@ -128,6 +129,19 @@ impl SigState {
             self.pending &= !bit(sig);
         }
         info
+    }
+
+    /// Whether POSIX timer `id`'s expiry signal `sig` is still pending here (a new expiry
+    /// is then an overrun, not another signal).
+    pub fn has_timer(&self, sig: u32, id: i32) -> bool {
+        let mine = |i: &SigInfo| i.code == SI_TIMER && i.timerid == id;
+        if self.pending & bit(sig) == 0 {
+            return false;
+        }
+        if sig < SIGRTMIN {
+            return mine(&self.info[sig as usize - 1]);
+        }
+        self.queue.iter().any(|(s, i)| *s == sig && mine(i))
     }
 
     /// Discards every pending instance of the signals in `set`.
@@ -332,17 +346,21 @@ pub fn deliver(lwp: &Lwp, frame: &mut TrapFrame) {
     deliver_after(lwp, frame, None)
 }
 
-/// [`deliver`] after a system call a signal interrupted (`restart`: its number). Linux's
-/// ERESTARTSYS rule: the call runs again (the frame goes back to the SYSCALL instruction
-/// with the number in rax) when no handler runs, or the handler has SA_RESTART; otherwise
-/// it fails with EINTR.
-pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
+/// [`deliver`] after a system call a signal interrupted (`restart`: how it resumes).
+/// Linux's ERESTARTSYS rule: the call runs again (the frame goes back to the SYSCALL
+/// instruction with the number in rax) when no handler runs, or the handler has
+/// SA_RESTART; otherwise it fails with EINTR. ERESTART_RESTARTBLOCK: restart_syscall runs
+/// instead when no handler runs; any handler means EINTR.
+pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>) {
     const SYSCALL_LEN: u64 = 2;
     let rewind = |frame: &mut TrapFrame| {
-        if let Some(nr) = restart {
-            frame.rax = nr;
-            frame.rip -= SYSCALL_LEN;
-        }
+        let nr = match restart {
+            Some(Restart::Call(nr)) => nr,
+            Some(Restart::Block) => u64::from(abi::linux::syscalls::nr::restart_syscall),
+            None => return,
+        };
+        frame.rax = nr;
+        frame.rip -= SYSCALL_LEN;
     };
     loop {
         if lwp.exiting.load(Ordering::Acquire) {
@@ -352,7 +370,8 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
             wait_while_stopped(lwp);
             continue;
         }
-        let Some((sig, info)) = take(lwp, unblocked(lwp)) else { break };
+        let Some((sig, mut info)) = take(lwp, unblocked(lwp)) else { break };
+        super::timers::delivered(&lwp.proc, &mut info);
         let act = lwp.proc.sigacts.lock()[sig as usize - 1];
         match act.handler {
             SIG_IGN if sig != SIGKILL => continue,
@@ -365,9 +384,11 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
                 Default::Terminate | Default::Core => kill_process(lwp, sig as i32),
             },
             _ => {
-                if act.flags & SA_RESTART != 0 {
+                if act.flags & SA_RESTART != 0 && matches!(restart, Some(Restart::Call(_))) {
                     rewind(frame);
                 }
+                // After a handler an interrupted sleep is not resumed (sigreturn's rule).
+                *lwp.restart.lock() = None;
                 // The mask the handler's sigreturn puts back: the one a sigsuspend-like call
                 // replaced for its wait, else the current one.
                 let restore = lwp.saved_mask.lock().take().unwrap_or(lwp.sigmask.load(Ordering::Relaxed));

@@ -234,9 +234,7 @@ pub fn wait4(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         copyout(a[1], &r.status.to_ne_bytes())?;
     }
     if a[3] != 0 {
-        // struct rusage: CPU times and counters are not accounted per process yet, so they
-        // read as zero.
-        copyout(a[3], &[0u8; 144])?;
+        copyout(a[3], &r.usage.to_linux())?;
     }
     Ok(r.pid as u64)
 }
@@ -302,8 +300,9 @@ pub fn waitid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         copyout(a[2], &info)?;
     }
     if a[4] != 0 {
-        // struct rusage: not accounted per process yet.
-        copyout(a[4], &[0u8; 144])?;
+        // The reaped child's usage (zero when nothing was reaped, or with WNOWAIT).
+        let u = found.as_ref().map(|r| r.usage).unwrap_or_default();
+        copyout(a[4], &u.to_linux())?;
     }
     Ok(0)
 }

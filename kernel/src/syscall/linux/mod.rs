@@ -1,6 +1,7 @@
 //! The Linux sysentvec (FreeBSD's sys/compat/linux as DragonFly carried it, for x86_64):
 //! the dispatch table built from the declarative list in `abi/src/linux/syscalls.rs`,
 //! -errno results in rax, ENOSYS for what is missing (counted, logged once per name).
+mod cpuclock;
 mod file;
 mod ids;
 mod lifecycle;
@@ -10,12 +11,15 @@ mod mounts;
 mod names;
 mod proc;
 mod readiness;
+mod rusage;
 mod signals;
 mod table;
 mod threads;
 mod time;
+mod timers;
 
 use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::restart::{Restart, ERESTART_RESTARTBLOCK};
 use crate::proc::Lwp;
 use abi::errno::{EINTR, ENOSYS};
 use abi::linux::syscalls::TABLE;
@@ -40,8 +44,14 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
         Some(h) => h(lwp, frame, args),
         None => Err(enosys(nr)),
     };
-    // Calls Linux restarts after a signal (ERESTARTSYS); sleeps, polls and selects are not.
-    let restart = (result == Err(EINTR) && restartable(nr)).then_some(nr);
+    // Calls Linux restarts after a signal (ERESTARTSYS); polls and selects are not; sleeps
+    // resume through restart_syscall when no handler runs (ERESTART_RESTARTBLOCK).
+    let restart = match result {
+        Err(EINTR) if restartable(nr) => Some(Restart::Call(nr)),
+        Err(ERESTART_RESTARTBLOCK) => Some(Restart::Block),
+        _ => None,
+    };
+    let result = if result == Err(ERESTART_RESTARTBLOCK) { Err(EINTR) } else { result };
     frame.rax = match result {
         Ok(v) => v,
         Err(e) => (e as i64).wrapping_neg() as u64,
@@ -68,7 +78,7 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
     if gd.reqflags.load(Ordering::Relaxed) & crate::lwkt::globaldata::rqf::AST_LWKT_RESCHED != 0 {
         crate::lwkt::sched::yield_now();
     }
-    if crate::proc::signal::deliverable(lwp) {
+    if crate::proc::signal::deliverable(lwp) || restart == Some(Restart::Block) {
         crate::proc::signal::deliver_after(lwp, frame, restart);
     }
     threads::honour_affinity(lwp);

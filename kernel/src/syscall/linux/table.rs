@@ -2,7 +2,9 @@
 //! (`abi::linux::syscalls::nr`), and a test checks that exactly the calls the list marks
 //! implemented or partial have a handler here.
 use super::Handler;
-use super::{file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, signals, threads, time};
+use super::{
+    file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signals, threads, time, timers,
+};
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
@@ -131,6 +133,18 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::clock_gettime, time::clock_gettime),
     (nr::clock_getres, time::clock_getres),
     (nr::clock_nanosleep, time::clock_nanosleep),
+    (nr::restart_syscall, time::restart_syscall),
+    (nr::pause, time::pause),
+    (nr::getrusage, rusage::getrusage),
+    (nr::times, rusage::times),
+    (nr::alarm, timers::alarm),
+    (nr::getitimer, timers::getitimer),
+    (nr::setitimer, timers::setitimer),
+    (nr::timer_create, timers::timer_create),
+    (nr::timer_settime, timers::timer_settime),
+    (nr::timer_gettime, timers::timer_gettime),
+    (nr::timer_getoverrun, timers::timer_getoverrun),
+    (nr::timer_delete, timers::timer_delete),
     (nr::exit_group, proc::exit_group),
     (nr::openat, file::openat),
     (nr::mkdirat, file::mkdirat),

@@ -1,6 +1,7 @@
 //! Clock calls.
 use crate::arch::x86_64::copyio::{copyin, copyout};
 use crate::arch::x86_64::trap::TrapFrame;
+use crate::proc::restart::{RestartBlock, ERESTART_RESTARTBLOCK};
 use crate::proc::Lwp;
 use abi::errno::*;
 use alloc::sync::Arc;
@@ -9,21 +10,27 @@ type R = Result<u64, i32>;
 
 const CLOCK_REALTIME: u64 = 0;
 const CLOCK_MONOTONIC: u64 = 1;
-const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
-const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
 const CLOCK_MONOTONIC_RAW: u64 = 4;
 const CLOCK_REALTIME_COARSE: u64 = 5;
 const CLOCK_MONOTONIC_COARSE: u64 = 6;
 const CLOCK_BOOTTIME: u64 = 7;
+const CLOCK_REALTIME_ALARM: u64 = 8;
+const CLOCK_BOOTTIME_ALARM: u64 = 9;
+const CLOCK_TAI: u64 = 11;
 
-fn now(clock: u64) -> Result<u64, i32> {
+/// A clock's reading and resolution, ns: the wall and monotonic clocks (no suspend, so
+/// BOOTTIME is MONOTONIC; no leap-second table, so TAI is REALTIME) and the CPU clocks.
+fn now_res(l: &Arc<Lwp>, clock: u64) -> Result<(u64, u64), i32> {
+    if let Some(c) = super::cpuclock::decode(l, clock)? {
+        return Ok((c.read(), c.resolution()));
+    }
     match clock {
-        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(crate::time::realtime()),
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
-            Ok(crate::time::nanotime())
+        CLOCK_REALTIME | CLOCK_REALTIME_ALARM | CLOCK_TAI => Ok((crate::time::realtime(), 1)),
+        CLOCK_REALTIME_COARSE => Ok((crate::time::realtime(), crate::proc::rusage::TICK_NS)),
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
+            Ok((crate::time::nanotime(), 1))
         }
-        // Per-process CPU time is not accounted yet: say so rather than make a number up.
-        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Err(EINVAL),
+        CLOCK_MONOTONIC_COARSE => Ok((crate::time::nanotime(), crate::proc::rusage::TICK_NS)),
         _ => Err(EINVAL),
     }
 }
@@ -35,15 +42,15 @@ pub(super) fn timespec(ns: u64) -> [u8; 16] {
     b
 }
 
-pub fn clock_gettime(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    copyout(a[1], &timespec(now(a[0])?))?;
+pub fn clock_gettime(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    copyout(a[1], &timespec(now_res(l, a[0])?.0))?;
     Ok(0)
 }
 
-pub fn clock_getres(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    now(a[0])?;
+pub fn clock_getres(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (_, res) = now_res(l, a[0])?;
     if a[1] != 0 {
-        copyout(a[1], &timespec(1))?;
+        copyout(a[1], &timespec(res))?;
     }
     Ok(0)
 }
@@ -98,36 +105,64 @@ fn sleep_until(deadline: u64) -> Result<(), i32> {
     }
 }
 
-pub fn nanosleep(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let ns = read_timespec(a[0])?;
-    let deadline = crate::time::nanotime().saturating_add(ns);
+/// Sleeps to monotonic `deadline`. Interrupted by a signal, it writes the time left to
+/// `rmtp` (when not 0) and records the deadline for restart_syscall.
+fn sleep_to(l: &Arc<Lwp>, deadline: u64, rmtp: u64) -> R {
     if sleep_until(deadline) == Err(EINTR) {
-        // What was left, for a restart.
-        if a[1] != 0 {
-            copyout(a[1], &timespec(deadline.saturating_sub(crate::time::nanotime())))?;
+        if rmtp != 0 {
+            copyout(rmtp, &timespec(deadline.saturating_sub(crate::time::nanotime())))?;
         }
-        return Err(EINTR);
+        *l.restart.lock() = Some(RestartBlock { deadline, rmtp });
+        return Err(ERESTART_RESTARTBLOCK);
     }
     Ok(0)
 }
 
-pub fn clock_nanosleep(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    const TIMER_ABSTIME: u64 = 1;
-    let clock = a[0];
-    now(clock)?;
-    let ns = read_timespec(a[2])?;
-    let deadline = if a[1] & TIMER_ABSTIME != 0 {
-        let cur = now(clock)?;
-        crate::time::nanotime().saturating_add(ns.saturating_sub(cur))
-    } else {
-        crate::time::nanotime().saturating_add(ns)
-    };
-    if sleep_until(deadline) == Err(EINTR) {
-        // A relative sleep reports what was left.
-        if a[1] & TIMER_ABSTIME == 0 && a[3] != 0 {
-            copyout(a[3], &timespec(deadline.saturating_sub(crate::time::nanotime())))?;
-        }
-        return Err(EINTR);
-    }
-    Ok(0)
+pub fn nanosleep(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let ns = read_timespec(a[0])?;
+    sleep_to(l, crate::time::nanotime().saturating_add(ns), a[1])
 }
+
+/// clock_nanosleep(clock, flags, request, remain): relative or (TIMER_ABSTIME) absolute on
+/// REALTIME, MONOTONIC or BOOTTIME; the time left is reported for a relative sleep only.
+/// The wall clock is never set, so an absolute REALTIME deadline is a fixed monotonic one.
+pub fn clock_nanosleep(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const TIMER_ABSTIME: u64 = 1;
+    const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+    let clock = a[0] as u32 as u64;
+    if clock == CLOCK_THREAD_CPUTIME_ID {
+        return Err(EINVAL);
+    }
+    let Some(offset) = crate::proc::ktimer::clock_offset(clock) else {
+        // A valid clock that cannot be slept on (the CPU clocks, the raw and coarse ones).
+        now_res(l, a[0])?;
+        return Err(EOPNOTSUPP);
+    };
+    let ns = read_timespec(a[2])?;
+    if a[1] & TIMER_ABSTIME != 0 {
+        sleep_to(l, ns.saturating_sub(offset), 0)
+    } else {
+        sleep_to(l, crate::time::nanotime().saturating_add(ns), a[3])
+    }
+}
+
+/// restart_syscall: resumes the sleep a signal interrupted when no handler ran; EINTR when
+/// there is none to resume.
+pub fn restart_syscall(l: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    let block = l.restart.lock().take().ok_or(EINTR)?;
+    sleep_to(l, block.deadline, block.rmtp)
+}
+
+/// pause: sleeps until a signal comes; always fails with EINTR (ERESTARTNOHAND: a signal
+/// with no handler either ends the process or is discarded before it can wake the sleep).
+pub fn pause(_: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
+    let ident = crate::lwkt::sleep::ident_of(&PAUSE_CHANNEL);
+    loop {
+        if crate::lwkt::sleep::tsleep(ident, crate::lwkt::sleep::PCATCH, "pause", 0) == Err(EINTR) {
+            return Err(EINTR);
+        }
+    }
+}
+
+/// What pause sleeps on (nothing wakes it but a signal).
+static PAUSE_CHANNEL: u8 = 0;
