@@ -24,16 +24,6 @@ pub enum Clock {
     Monotonic,
 }
 
-impl Clock {
-    /// Now on this clock.
-    pub fn now(self) -> u64 {
-        match self {
-            Clock::Realtime => crate::time::realtime(),
-            Clock::Monotonic => crate::time::nanotime(),
-        }
-    }
-}
-
 struct State {
     /// Next expiry on the monotonic clock; None when disarmed.
     next: Option<u64>,

@@ -125,6 +125,10 @@ pub struct Lwp {
     pub tid: u32,
     /// Blocked signals.
     pub sigmask: AtomicU64,
+    /// The mask a call that waits under a temporary one (ppoll, pselect6, epoll_pwait)
+    /// replaced: put back on the way out, or saved in the signal frame when a handler runs
+    /// (Linux's saved_sigmask).
+    pub saved_sigmask: SpinLock<Option<u64>>,
     /// set_tid_address: where to store 0 and wake futex waiters at thread exit.
     pub clear_child_tid: AtomicU64,
     /// set_robust_list head (recorded; walked at exit once futexes exist).
@@ -220,6 +224,7 @@ impl Lwp {
             tid: proc.pid,
             proc,
             sigmask: AtomicU64::new(0),
+            saved_sigmask: SpinLock::new(None),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             thread: SpinLock::new(None),

@@ -9,7 +9,6 @@ use crate::arch::x86_64::usermode::USER_END;
 use crate::proc::exit::kill_process;
 use crate::proc::usermd::FpuArea;
 use crate::proc::{Lwp, SigAction};
-use core::sync::atomic::Ordering;
 
 // Linux's x86-64 rt_sigframe: pretcode (8), ucontext (304: uc_flags, uc_link, stack_t (24),
 // sigcontext (256), sigmask (8)), siginfo (128); the FPU image lies above, 64-aligned.
@@ -47,11 +46,11 @@ fn words_bytes(w: &[u64]) -> alloc::vec::Vec<u8> {
 /// Writes the rt_sigframe for `sig` below the interrupted stack and points `frame` at the
 /// handler: rdi = sig, rsi = &siginfo, rdx = &ucontext, return address = sa_restorer.
 pub(super) fn build_frame(
-    lwp: &Lwp,
     frame: &mut TrapFrame,
     sig: u32,
     info: &SigInfo,
     act: &SigAction,
+    mask: u64,
 ) -> Result<(), i32> {
     if act.flags & SA_RESTORER == 0 {
         // x86-64 has no kernel-provided trampoline: Linux refuses such a frame too.
@@ -68,7 +67,6 @@ pub(super) fn build_frame(
         .checked_sub(8)
         .ok_or(abi::errno::EFAULT)?;
     copyout(fp_at, fp.bytes_mut())?;
-    let mask = lwp.sigmask.load(Ordering::Relaxed);
     let mut head = [0u64; 5];
     head[0] = act.restorer;
     head[1] = UC_FLAGS;

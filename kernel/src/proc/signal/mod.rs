@@ -197,7 +197,9 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
                 if act.flags & SA_RESTART != 0 {
                     rewind(frame);
                 }
-                if build_frame(lwp, frame, sig, &info, &act).is_err() {
+                // The frame restores the mask from before a temporary one, if a call set one.
+                let old = lwp.saved_sigmask.lock().take().unwrap_or(lwp.sigmask.load(Ordering::Relaxed));
+                if build_frame(frame, sig, &info, &act, old).is_err() {
                     // No room for the frame: Linux's force_sigsegv.
                     kill_process(lwp, SIGSEGV as i32);
                 }
@@ -216,6 +218,22 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<u64>) {
     }
     // No handler ran: the call goes on as if nothing happened.
     rewind(frame);
+}
+
+/// Blocks `mask` for the length of a call (ppoll, pselect6, epoll_pwait), remembering the
+/// mask it replaces; [`restore_saved_mask`] or a handler's frame puts that back.
+pub fn set_temporary_mask(lwp: &Lwp, mask: u64) {
+    *lwp.saved_sigmask.lock() = Some(lwp.sigmask.load(Ordering::Relaxed));
+    set_mask(lwp, mask);
+}
+
+/// Puts back the mask [`set_temporary_mask`] replaced, if no handler frame took it (the
+/// call returned without EINTR, or on the way out after signals were acted on).
+pub fn restore_saved_mask(lwp: &Lwp) {
+    let saved = lwp.saved_sigmask.lock().take();
+    if let Some(m) = saved {
+        set_mask(lwp, m);
+    }
 }
 
 /// Sets the thread's blocked mask (SIGKILL and SIGSTOP never blocked).

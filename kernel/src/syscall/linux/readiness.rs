@@ -9,7 +9,6 @@ use abi::poll::PollFd;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
 type R = Result<u64, i32>;
 
@@ -48,9 +47,17 @@ pub fn poll(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     poll_common(l, a[0], a[1], (t >= 0).then(|| t as u64 * 1_000_000))
 }
 
-/// Runs `f` with the thread's signal mask replaced by the one at `mask_addr` (if any),
-/// restoring it afterwards (ppoll, pselect6).
-fn with_mask(l: &Lwp, mask_addr: u64, size: u64, f: impl FnOnce() -> R) -> R {
+/// Runs `f` with the thread's signal mask replaced by the one at `mask_addr` (if any) as
+/// one step with the wait (ppoll, pselect6, epoll_pwait). The old mask comes back at once,
+/// unless `f` was interrupted (EINTR): then it stays until the signal has been acted on, so
+/// a signal the temporary mask let in runs its handler, whose frame saves the old mask for
+/// rt_sigreturn (Linux's restore_saved_sigmask_unless).
+pub(super) fn with_mask<T>(
+    l: &Lwp,
+    mask_addr: u64,
+    size: u64,
+    f: impl FnOnce() -> Result<T, i32>,
+) -> Result<T, i32> {
     if mask_addr == 0 {
         return f();
     }
@@ -59,10 +66,11 @@ fn with_mask(l: &Lwp, mask_addr: u64, size: u64, f: impl FnOnce() -> R) -> R {
     }
     let mut m = [0u8; 8];
     copyin(&mut m, mask_addr)?;
-    let old = l.sigmask.load(Ordering::Relaxed);
-    signal::set_mask(l, u64::from_ne_bytes(m));
+    signal::set_temporary_mask(l, u64::from_ne_bytes(m));
     let r = f();
-    signal::set_mask(l, old);
+    if !matches!(r, Err(EINTR)) {
+        signal::restore_saved_mask(l);
+    }
     r
 }
 
