@@ -221,10 +221,9 @@ impl Epoll {
             return Err(EPERM);
         };
         let target = of(file);
-        if matches!(op, EPOLL_CTL_ADD | EPOLL_CTL_MOD) && events & EPOLLEXCLUSIVE != 0 {
-            if op == EPOLL_CTL_MOD || target.is_some() || events & !EPOLLEXCLUSIVE_OK_BITS != 0 {
-                return Err(EINVAL);
-            }
+        let exclusive = matches!(op, EPOLL_CTL_ADD | EPOLL_CTL_MOD) && events & EPOLLEXCLUSIVE != 0;
+        if exclusive && (op == EPOLL_CTL_MOD || target.is_some() || events & !EPOLLEXCLUSIVE_OK_BITS != 0) {
+            return Err(EINVAL);
         }
         if target.is_some_and(|t| core::ptr::eq(t, self)) {
             return Err(EINVAL);

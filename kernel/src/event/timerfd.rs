@@ -40,13 +40,16 @@ impl State {
         if now < next {
             return;
         }
-        if self.interval == 0 {
-            self.count = self.count.saturating_add(1);
-            self.next = None;
-        } else {
-            let n = (now - next) / self.interval + 1;
-            self.count = self.count.saturating_add(n);
-            self.next = next.checked_add(n.saturating_mul(self.interval));
+        match (now - next).checked_div(self.interval) {
+            None => {
+                self.count = self.count.saturating_add(1);
+                self.next = None;
+            }
+            Some(periods) => {
+                let n = periods.saturating_add(1);
+                self.count = self.count.saturating_add(n);
+                self.next = next.checked_add(n.saturating_mul(self.interval));
+            }
         }
     }
 }
