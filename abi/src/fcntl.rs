@@ -63,6 +63,19 @@ pub const F_SETLK: u32 = 6;
 pub const F_SETLKW: u32 = 7;
 /// F_DUPFD with FD_CLOEXEC set on the new descriptor.
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
+/// Resize a pipe's buffer (F_LINUX_SPECIFIC_BASE + 7); returns the size set.
+pub const F_SETPIPE_SZ: u32 = 1031;
+/// A pipe's buffer size (F_LINUX_SPECIFIC_BASE + 8).
+pub const F_GETPIPE_SZ: u32 = 1032;
+
+/// flock(2): shared lock.
+pub const LOCK_SH: u32 = 1;
+/// flock(2): exclusive lock.
+pub const LOCK_EX: u32 = 2;
+/// flock(2): do not wait (EWOULDBLOCK instead).
+pub const LOCK_NB: u32 = 4;
+/// flock(2): unlock.
+pub const LOCK_UN: u32 = 8;
 
 /// The descriptor flag: close on exec.
 pub const FD_CLOEXEC: u32 = 1;

@@ -10,6 +10,7 @@ pub mod boot;
 pub mod cpio;
 pub mod debug_exit;
 pub mod elf;
+pub mod epoll;
 pub mod errno;
 pub mod fcntl;
 pub mod linux;

@@ -41,6 +41,7 @@ pub fn scenarios() -> Vec<Scenario> {
         smp4("conformance-threads-musl", "log=warn init=/bin/threads-musl", threads),
         run("conformance-timers-musl", "log=warn init=/bin/timers-musl", timers),
         run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
+        run("conformance-epoll-musl", "log=warn init=/bin/epoll-musl", epoll),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -55,6 +56,7 @@ pub fn scenarios() -> Vec<Scenario> {
         smp4("conformance-threads-glibc", "log=warn init=/bin/threads-glibc", threads),
         run("conformance-timers-glibc", "log=warn init=/bin/timers-glibc", timers),
         run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
+        run("conformance-epoll-glibc", "log=warn init=/bin/epoll-glibc", epoll),
     ]
 }
 
@@ -202,6 +204,62 @@ fn interrupt(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+/// What tests/conformance/epoll.c prints on Linux (the host's output, line for line).
+const EPOLL_LINES: &[&str] = &[
+    "echo pipe 0: P0M0;P0M1;P0M2;P0M3;",
+    "echo pipe 1: P1M0;P1M1;P1M2;P1M3;",
+    "echo pipe 2: P2M0;P2M1;P2M2;P2M3;",
+    "echo eventfd: seen 1, read 8, value 42",
+    "echo end: child status 0, hung up 3",
+    "level: 1 1; edge: 1 0, after a write 1; oneshot: 1 0, re-armed 0: 1 data 4",
+    "level drained: 0",
+    "pipe write end: 1 events 0x4",
+    "nested: before 0 0, after poll 1 revents 0x1, outer 1 data 6",
+    "cycle: -1 ELOOP",
+    "epoll_create(0): -1 EINVAL",
+    "epoll_create1(bad flag): -1 EINVAL",
+    "regular file: -1 EPERM",
+    "add: 0, again: -1 EEXIST",
+    "mod unknown: -1 ENOENT, del unknown: -1 ENOENT",
+    "not an epoll: -1 EINVAL, itself: -1 EINVAL, bad fd: -1 EBADF, bad op: -1 EINVAL",
+    "exclusive: add 0, mod -1 EINVAL, with oneshot -1 EINVAL",
+    "wait maxevents 0: -1 EINVAL, on a pipe: -1 EINVAL",
+    "closed but dup'ed: 1 data 9",
+    "last close: same number 1, del -1 ENOENT",
+    "semaphore: 8 1, 8 1, 8 1, then -1 EAGAIN",
+    "counter: 8 12, empty -1 EAGAIN",
+    "short read -1 EINVAL, short write -1 EINVAL, write 2^64-1 -1 EINVAL",
+    "fill 8, overflow -1 EAGAIN, flags 0x802",
+    "bad flags: -1 EINVAL",
+    "timerfd disarmed read: -1 EAGAIN",
+    "periodic 10ms after 45ms: 8, at least 3 1, interval 10000000 ns, next within 10ms 1",
+    "disarmed: old interval 10000000, now 0 0",
+    "one shot: epoll 1 data 7, read 8 count 1",
+    "absolute realtime: read 8 count 1",
+    "bad: clock -1 EINVAL, flags -1 EINVAL, nsec -1 EINVAL, not a timer -1 EINVAL",
+    "flock ex: 0, other ex nb: -1 EAGAIN, other sh nb: -1 EAGAIN",
+    "dup relock: 0",
+    "after closing one of two: -1 EAGAIN",
+    "after the last close: 0",
+    "shared twice: 0, ex nb -1 EAGAIN, unlock 0 0, ex 0",
+    "bad op: -1 EINVAL",
+    "blocked flock interrupted: status 7",
+    "pipe size: 65536, set 10000 -> 16384, get 16384, set 0 -> 4096",
+    "shrink below the data: -1 EBUSY, to fit: 32768",
+    "data kept: 20000, on a file: -1 EBADF",
+    "epoll_pwait: -1 EINTR, handler ran 1, still blocked 1",
+    "blocked during the wait: 0, handler ran 1",
+    "unblocked: handler ran 2",
+    "epoll_pwait2 10ms: 0",
+    "epoll counters: back",
+    "epoll: done",
+];
+
+fn epoll(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want: Vec<String> = EPOLL_LINES.iter().map(|l| l.to_string()).collect();
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn ids(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = [
         "start: uid 0 euid 0 gid 0".to_string(),
@@ -316,7 +374,7 @@ mod tests {
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
-                | "threads" | "timers" | "oom" => &[],
+                | "threads" | "timers" | "oom" | "epoll" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -5,11 +5,33 @@
 //! that queues the knote's id on its ready list. The object is always asked again for its
 //! current state (`File::poll`), so a post is only a hint that it is worth asking: no event
 //! can be lost between a check and a sleep because the waiter interlocks before it checks.
+pub mod epoll;
+pub mod eventfd;
 pub mod poll;
+mod tests;
+pub mod timerfd;
 
 use crate::sync::spinlock::SpinLock;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
+
+/// A file that is neither a vnode, a device nor a pipe: an epoll instance, an eventfd, a
+/// timerfd (Linux's anonymous-inode files). Its readiness changes are posted on its knotes.
+pub trait AnonFile: Send + Sync + Any {
+    /// read(2); `nonblock` is the file's O_NONBLOCK.
+    fn read(&self, buf: &mut [u8], nonblock: bool) -> Result<usize, i32>;
+    /// write(2).
+    fn write(&self, buf: &[u8], nonblock: bool) -> Result<usize, i32>;
+    /// The POLL* bits true now.
+    fn poll(&self) -> u16;
+    /// Its knotes.
+    fn knlist(&self) -> &KnList;
+    /// The last close of the file.
+    fn close(&self);
+    /// For the calls that act on one kind only (epoll_ctl, timerfd_settime).
+    fn as_any(&self) -> &dyn Any;
+}
 
 /// Where a knote delivers (a poll call, later an epoll instance).
 pub trait KnoteSink: Send + Sync {

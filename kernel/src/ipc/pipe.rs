@@ -1,5 +1,5 @@
 //! Pipes (DragonFly's sys_pipe.c, with Linux's semantics): a one-way ring buffer of
-//! [`PIPE_SIZE`] bytes between readers and writers. A write of at most [`PIPE_BUF`] bytes
+//! [`PIPE_SIZE`] bytes (F_SETPIPE_SZ resizes it) between readers and writers. A write of at most [`PIPE_BUF`] bytes
 //! waits until the whole record fits and then copies it in one step under the pipe's lock, so
 //! it is never interleaved with another writer's bytes; larger writes may be split. Blocking
 //! uses the interlock idiom (check under the lock, `tsleep_interlock`, drop the lock,
@@ -10,7 +10,7 @@
 use crate::event::KnList;
 use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
-use abi::errno::{EAGAIN, EINTR, ENFILE, ENXIO, EPIPE};
+use abi::errno::{EAGAIN, EBUSY, EINTR, EINVAL, ENFILE, ENOMEM, ENXIO, EPERM, EPIPE};
 use abi::fcntl::PIPE_BUF;
 use abi::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
 use alloc::sync::Arc;
@@ -19,6 +19,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes a pipe holds (Linux's default of 16 pages).
 pub const PIPE_SIZE: usize = 65536;
+/// The most F_SETPIPE_SZ grants (Linux's default /proc/sys/fs/pipe-max-size).
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 
 /// Writes that failed with EPIPE: each owes its writer a SIGPIPE, which the process layer
 /// delivers (Linux sends it from pipe_write; here the syscall layer sends it when a pipe or
@@ -111,7 +113,8 @@ impl Pipe {
     }
 
     /// Opens a FIFO end (fifo_open): counts it, then, for a blocking open for reading only or
-    /// writing only, waits until the other side has been opened. O_WRONLY|O_NONBLOCK with no
+    /// writing only, waits until the other side has been opened (EINTR, uncounted again, when
+    /// a signal ends the wait). O_WRONLY|O_NONBLOCK with no
     /// reader is ENXIO; O_RDONLY|O_NONBLOCK and O_RDWR never wait. Returns the write-open
     /// count the reader saw at open (a FIFO reports no hang-up before its first writer).
     pub fn fifo_open(&self, read: bool, write: bool, nonblock: bool) -> Result<u64, i32> {
@@ -156,8 +159,11 @@ impl Pipe {
             }
             tsleep_interlock(self.open_ident());
             drop(s);
-            // The process layer will make this wait interruptible (EINTR).
-            let _ = tsleep(self.open_ident(), PINTERLOCKED, "fifoor", 0);
+            if tsleep(self.open_ident(), PINTERLOCKED | PCATCH, "fifoor", 0) == Err(EINTR) {
+                // The open failed: this end was never opened.
+                self.close_end(read, write);
+                return Err(EINTR);
+            }
         }
     }
 
@@ -194,11 +200,12 @@ impl Pipe {
             let mut s = self.st.lock();
             if s.len > 0 {
                 let n = buf.len().min(s.len);
-                let first = n.min(PIPE_SIZE - s.rpos);
+                let cap = s.buf.len();
+                let first = n.min(cap - s.rpos);
                 let rpos = s.rpos;
                 buf[..first].copy_from_slice(&s.buf[rpos..rpos + first]);
                 buf[first..n].copy_from_slice(&s.buf[..n - first]);
-                s.rpos = (s.rpos + n) % PIPE_SIZE;
+                s.rpos = (s.rpos + n) % cap;
                 s.len -= n;
                 if s.len == 0 {
                     // Start over at the front: keeps records from wrapping needlessly.
@@ -248,12 +255,13 @@ impl Pipe {
                 SIGPIPE_DUE.fetch_add(1, Ordering::Relaxed);
                 return Err(EPIPE);
             }
-            let room = PIPE_SIZE - s.len;
+            let cap = s.buf.len();
+            let room = cap - s.len;
             let need = if atomic { buf.len() } else { 1 };
             if room >= need {
                 let n = room.min(buf.len() - done);
-                let wpos = (s.rpos + s.len) % PIPE_SIZE;
-                let first = n.min(PIPE_SIZE - wpos);
+                let wpos = (s.rpos + s.len) % cap;
+                let first = n.min(cap - wpos);
                 s.buf[wpos..wpos + first].copy_from_slice(&buf[done..done + first]);
                 s.buf[..n - first].copy_from_slice(&buf[done + first..done + n]);
                 s.len += n;
@@ -282,6 +290,51 @@ impl Pipe {
         }
     }
 
+    /// The buffer's size (F_GETPIPE_SZ).
+    pub fn size(&self) -> usize {
+        self.st.lock().buf.len()
+    }
+
+    /// F_SETPIPE_SZ: resizes the buffer to `want` rounded up to a power-of-two number of
+    /// pages (one page at least) and returns the new size. EINVAL when the rounding
+    /// overflows, EPERM above [`PIPE_MAX_SIZE`], EBUSY when the data held would not fit,
+    /// ENOMEM when the buffer cannot be allocated.
+    pub fn set_size(&self, want: u64) -> Result<usize, i32> {
+        const PAGE: u64 = 4096;
+        if want > 1 << 31 {
+            return Err(EINVAL);
+        }
+        let size =
+            want.max(PAGE).checked_next_power_of_two().filter(|&n| n <= u32::MAX as u64).ok_or(EINVAL)?;
+        let size = usize::try_from(size).map_err(|_| EINVAL)?;
+        if size > PIPE_MAX_SIZE {
+            return Err(EPERM);
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size).map_err(|_| ENOMEM)?;
+        buf.resize(size, 0);
+        let mut s = self.st.lock();
+        if s.len > size {
+            return Err(EBUSY);
+        }
+        // Copy the data out in order, starting the new ring at 0.
+        let (cap, rpos, len) = (s.buf.len(), s.rpos, s.len);
+        let first = len.min(cap - rpos);
+        buf[..first].copy_from_slice(&s.buf[rpos..rpos + first]);
+        buf[first..len].copy_from_slice(&s.buf[..len - first]);
+        let old = core::mem::replace(&mut s.buf, buf);
+        s.rpos = 0;
+        let wake = core::mem::replace(&mut s.want_w, false);
+        drop(s);
+        drop(old);
+        // A larger buffer may have room for a waiting writer.
+        if wake {
+            wakeup(self.wident());
+        }
+        self.knotes.post(POLLOUT | POLLWRNORM);
+        Ok(size)
+    }
+
     /// Readiness of an end (pipe_poll): a read end is readable with data, hung up when no
     /// writer is left (and one has been, since `seen_w_opens`); a write end is writable when
     /// a PIPE_BUF record fits, in error when no reader is left.
@@ -297,7 +350,7 @@ impl Pipe {
             }
         }
         if write {
-            if PIPE_SIZE - s.len >= PIPE_BUF {
+            if s.buf.len() - s.len >= PIPE_BUF {
                 ev |= POLLOUT | POLLWRNORM;
             }
             if s.readers == 0 {

@@ -10,7 +10,8 @@
 use super::device::{open_device, CharDev};
 use super::namecache::NcHandle;
 use super::vnode::{SetAttr, VType, Vnode};
-use crate::event::KnList;
+use crate::event::epoll::Watchers;
+use crate::event::{AnonFile, KnList};
 use crate::ipc::pipe::Pipe;
 use crate::sync::lockmgr::LockMgr;
 use abi::errno::{EBADF, EINVAL, EISDIR, ENXIO, EOVERFLOW, ESPIPE};
@@ -38,6 +39,8 @@ pub enum Backing {
         /// Write opens seen when this end opened.
         seen_w_opens: u64,
     },
+    /// An epoll instance, an eventfd, a timerfd.
+    Anon(Arc<dyn AnonFile>),
 }
 
 /// An open file description.
@@ -49,6 +52,10 @@ pub struct File {
     backing: Backing,
     flags: AtomicU32,
     offset: LockMgr<u64>,
+    /// The epoll instances watching this description.
+    watchers: Watchers,
+    /// Holds a flock(2) lock on its vnode (released at the last close).
+    flocked: core::sync::atomic::AtomicBool,
 }
 
 impl File {
@@ -60,7 +67,27 @@ impl File {
             backing,
             flags: AtomicU32::new((flags & KEPT) | O_LARGEFILE),
             offset: LockMgr::new("f_offset", 0),
+            watchers: Watchers::new(),
+            flocked: core::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// An epoll instance, eventfd or timerfd file; `flags` as for [`File::new`].
+    pub fn anon(obj: Arc<dyn AnonFile>, flags: u32) -> Arc<File> {
+        File::new(None, None, Backing::Anon(obj), O_RDWR | flags)
+    }
+
+    /// The object behind an anonymous file.
+    pub fn anon_obj(&self) -> Option<&Arc<dyn AnonFile>> {
+        match &self.backing {
+            Backing::Anon(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The epoll instances watching this description.
+    pub fn watchers(&self) -> &Watchers {
+        &self.watchers
     }
 
     /// The status flags and access mode (F_GETFL).
@@ -96,11 +123,51 @@ impl File {
         matches!(self.backing, Backing::Pipe { .. })
     }
 
+    /// The pipe behind a pipe or FIFO end.
+    pub fn pipe(&self) -> Option<&Arc<Pipe>> {
+        match &self.backing {
+            Backing::Pipe { pipe, .. } => Some(pipe),
+            _ => None,
+        }
+    }
+
+    /// flock(2) on the vnode: LOCK_SH or LOCK_EX (converting a lock this description holds),
+    /// LOCK_UN, with LOCK_NB for EWOULDBLOCK instead of waiting; a wait ends with EINTR when
+    /// a signal comes. The lock belongs to this open file description and goes at its last
+    /// close. EINVAL for another operation or a file with no vnode (a pipe(2) end).
+    pub fn flock(&self, op: u32) -> Result<(), i32> {
+        use super::lockf::Kind;
+        if self.flags() & O_PATH != 0 {
+            return Err(EBADF);
+        }
+        let kind = match op & !LOCK_NB {
+            LOCK_SH => Some(Kind::Read),
+            LOCK_EX => Some(Kind::Write),
+            LOCK_UN => None,
+            _ => return Err(EINVAL),
+        };
+        let locks = &self.vp.as_ref().ok_or(EINVAL)?.open.flocks;
+        let owner = self as *const File as u64;
+        match kind {
+            Some(k) => {
+                self.flocked.store(true, Ordering::Release);
+                locks.set_flock(owner, k, op & LOCK_NB == 0)
+            }
+            None => locks.unlock(owner, 0, u64::MAX),
+        }
+    }
+
+    /// No offsets: a pipe or an anonymous file (ESPIPE).
+    fn unseekable(&self) -> bool {
+        matches!(self.backing, Backing::Pipe { .. } | Backing::Anon(_))
+    }
+
     /// The knotes of the object behind the file, when it can change readiness.
     pub fn knlist(&self) -> Option<&KnList> {
         match &self.backing {
             Backing::Pipe { pipe, .. } => Some(pipe.knotes()),
             Backing::Device(d) => d.knlist(),
+            Backing::Anon(a) => Some(a.knlist()),
             Backing::Vnode => None,
         }
     }
@@ -121,6 +188,7 @@ impl File {
         }
         match &self.backing {
             Backing::Pipe { pipe, .. } => pipe.read(buf, self.nonblock()),
+            Backing::Anon(a) => a.read(buf, self.nonblock()),
             Backing::Device(d) => {
                 let mut off = self.offset.exclusive();
                 let n = d.read(*off, buf, self.flags())?;
@@ -145,6 +213,7 @@ impl File {
         }
         match &self.backing {
             Backing::Pipe { pipe, .. } => pipe.write(buf, self.nonblock()),
+            Backing::Anon(a) => a.write(buf, self.nonblock()),
             Backing::Device(d) => {
                 let mut off = self.offset.exclusive();
                 let n = d.write(*off, buf, self.flags())?;
@@ -172,10 +241,10 @@ impl File {
             return Err(EBADF);
         }
         if off < 0 {
-            return Err(if self.is_pipe() { ESPIPE } else { EINVAL });
+            return Err(if self.unseekable() { ESPIPE } else { EINVAL });
         }
         match &self.backing {
-            Backing::Pipe { .. } => Err(ESPIPE),
+            Backing::Pipe { .. } | Backing::Anon(_) => Err(ESPIPE),
             Backing::Device(d) => d.read(off as u64, buf, self.flags()),
             Backing::Vnode => {
                 let vp = self.vnode()?;
@@ -192,10 +261,10 @@ impl File {
             return Err(EBADF);
         }
         if off < 0 {
-            return Err(if self.is_pipe() { ESPIPE } else { EINVAL });
+            return Err(if self.unseekable() { ESPIPE } else { EINVAL });
         }
         match &self.backing {
-            Backing::Pipe { .. } => Err(ESPIPE),
+            Backing::Pipe { .. } | Backing::Anon(_) => Err(ESPIPE),
             Backing::Device(d) => d.write(off as u64, buf, self.flags()),
             Backing::Vnode => {
                 let vp = self.vnode()?;
@@ -210,7 +279,7 @@ impl File {
     /// EOVERFLOW when the result does not fit an off_t. SEEK_DATA/SEEK_HOLE treat a file as
     /// data up to its size (ENXIO at or past the end).
     pub fn lseek(&self, off: i64, whence: u32) -> Result<u64, i32> {
-        if self.is_pipe() {
+        if self.unseekable() {
             return Err(ESPIPE);
         }
         let mut cur = self.offset.exclusive();
@@ -260,7 +329,7 @@ impl File {
         match &self.backing {
             Backing::Device(d) => d.ioctl(cmd, arg),
             Backing::Vnode => self.vnode()?.node.ioctl(cmd, arg),
-            Backing::Pipe { .. } => Err(abi::errno::ENOTTY),
+            Backing::Pipe { .. } | Backing::Anon(_) => Err(abi::errno::ENOTTY),
         }
     }
 
@@ -272,6 +341,7 @@ impl File {
                 pipe.poll(self.readable(), self.writable(), *seen_w_opens)
             }
             Backing::Device(d) => d.poll(events),
+            Backing::Anon(a) => a.poll(),
             Backing::Vnode => self.vp.as_ref().map_or(0, |v| v.node.poll(events)),
         };
         ev & want
@@ -281,6 +351,13 @@ impl File {
 impl Drop for File {
     /// The last reference to the description: close the pipe end, the device, the node.
     fn drop(&mut self) {
+        // Linux's eventpoll_release: no epoll instance keeps watching a closed description.
+        self.watchers.file_closed(self as *const File as usize, self.knlist());
+        if self.flocked.load(Ordering::Acquire) {
+            if let Some(v) = &self.vp {
+                v.open.flocks.release_owner(self as *const File as u64);
+            }
+        }
         let flags = self.flags();
         if flags & O_PATH != 0 {
             return;
@@ -288,6 +365,7 @@ impl Drop for File {
         let (r, w) = (self.readable(), self.writable());
         match &self.backing {
             Backing::Pipe { pipe, .. } => pipe.close_end(r, w),
+            Backing::Anon(a) => a.close(),
             Backing::Device(d) => d.close(flags),
             Backing::Vnode => {
                 if let Some(v) = &self.vp {

@@ -196,7 +196,7 @@ impl FileDesc {
     }
 
     /// fcntl(2) for the integer commands: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD,
-    /// F_GETFL, F_SETFL. The record-lock commands go through [`FileDesc::fcntl_lock`]; any
+    /// F_GETFL, F_SETFL, F_GETPIPE_SZ, F_SETPIPE_SZ (EBADF on what is not a pipe). The record-lock commands go through [`FileDesc::fcntl_lock`]; any
     /// other command is EINVAL.
     pub fn fcntl(&self, fd: i32, cmd: u32, arg: u64) -> Result<i64, i32> {
         match cmd {
@@ -215,6 +215,9 @@ impl FileDesc {
                 self.get(fd)?.set_flags(arg as u32);
                 Ok(0)
             }
+            F_GETPIPE_SZ => Ok(self.get(fd)?.pipe().ok_or(EBADF)?.size() as i64),
+            // Linux takes the size as an unsigned int.
+            F_SETPIPE_SZ => Ok(self.get(fd)?.pipe().ok_or(EBADF)?.set_size(arg as u32 as u64)? as i64),
             _ => {
                 // A bad descriptor is reported before a bad command, as Linux does.
                 self.get(fd)?;

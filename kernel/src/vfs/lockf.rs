@@ -5,9 +5,9 @@
 //! type. A blocked F_SETLKW sleeps on the list (interlock idiom) and is woken whenever a lock
 //! on the file goes away or shrinks; before sleeping it checks that the owner it waits for
 //! does not, directly or through a chain of waiters, wait for it (EDEADLK).
-use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PINTERLOCKED};
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
-use abi::errno::{EAGAIN, EDEADLK, ENOLCK};
+use abi::errno::{EAGAIN, EDEADLK, EINTR, ENOLCK};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -83,8 +83,29 @@ impl LockList {
     }
 
     /// Sets a lock (F_SETLK; with `wait`, F_SETLKW). EAGAIN when another owner holds a
-    /// conflicting lock and `wait` is false; EDEADLK when waiting would close a cycle.
+    /// conflicting lock and `wait` is false; EDEADLK when waiting would close a cycle; EINTR
+    /// when a signal ends the wait.
     pub fn set(&self, owner: u64, kind: Kind, start: u64, end: u64, wait: bool) -> Result<(), i32> {
+        self.set_lock(owner, kind, start, end, wait, true)
+    }
+
+    /// Sets a whole-file flock(2) lock for the open file description `owner`: as [`set`],
+    /// but without deadlock detection (Linux has none for flock).
+    ///
+    /// [`set`]: LockList::set
+    pub fn set_flock(&self, owner: u64, kind: Kind, wait: bool) -> Result<(), i32> {
+        self.set_lock(owner, kind, 0, u64::MAX, wait, false)
+    }
+
+    fn set_lock(
+        &self,
+        owner: u64,
+        kind: Kind,
+        start: u64,
+        end: u64,
+        wait: bool,
+        detect: bool,
+    ) -> Result<(), i32> {
         loop {
             let mut l = self.locks.lock();
             let Some(c) = find_conflict(&l, owner, kind, start, end) else {
@@ -97,7 +118,7 @@ impl LockList {
             if !wait {
                 return Err(EAGAIN);
             }
-            {
+            if detect {
                 let mut w = WAITS.lock();
                 // Follow the chain from the blocker: if it leads back to us, sleeping would
                 // never end.
@@ -115,10 +136,14 @@ impl LockList {
             }
             tsleep_interlock(self.ident());
             drop(l);
-            // The process layer will make this wait interruptible (EINTR); kernel callers
-            // wait until the conflicting lock goes.
-            let _ = tsleep(self.ident(), PINTERLOCKED, "lockf", 0);
-            WAITS.lock().remove(&owner);
+            // A signal ends the wait (kernel threads have none: they wait for the lock).
+            let r = tsleep(self.ident(), PINTERLOCKED | PCATCH, "lockf", 0);
+            if detect {
+                WAITS.lock().remove(&owner);
+            }
+            if r == Err(EINTR) {
+                return Err(EINTR);
+            }
         }
     }
 

@@ -14,6 +14,8 @@ pub struct OpenState {
     pub io: LockMgr<()>,
     /// POSIX record locks (fcntl F_SETLK).
     pub locks: LockList,
+    /// flock(2) locks: whole-file, owned by open file descriptions.
+    pub flocks: LockList,
     /// The pipe a FIFO's openers share, alive while any of them is open.
     fifo: SpinLock<Weak<Pipe>>,
 }
@@ -30,6 +32,7 @@ impl OpenState {
         OpenState {
             io: LockMgr::new("vnode-io", ()),
             locks: LockList::new(),
+            flocks: LockList::new(),
             fifo: SpinLock::new(Weak::new()),
         }
     }

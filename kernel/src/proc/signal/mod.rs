@@ -416,28 +416,24 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
     rewind(frame);
 }
 
-/// Sets the thread's blocked mask (SIGKILL and SIGSTOP never blocked).
-pub fn set_mask(lwp: &Lwp, mask: u64) {
-    lwp.sigmask.store(mask & !UNBLOCKABLE, Ordering::Relaxed);
-}
-
-/// sigsuspend, ppoll, pselect6, epoll_pwait: the thread waits under `mask`. Its old mask
-/// comes back when the call returns ([`end_temp_mask`]) or, if a signal interrupts it, once
-/// the handler returns (the frame saves the old one), so a handler for a signal the old
-/// mask blocks does run.
-pub fn begin_temp_mask(lwp: &Lwp, mask: u64) {
-    let old = lwp.sigmask.load(Ordering::Relaxed);
-    *lwp.saved_mask.lock() = Some(old);
+/// Blocks `mask` for the length of a call (sigsuspend, ppoll, pselect6, epoll_pwait),
+/// remembering the mask it replaces; [`restore_saved_mask`] or a handler's frame puts that
+/// back, so a handler for a signal the old mask blocks does run.
+pub fn set_temporary_mask(lwp: &Lwp, mask: u64) {
+    *lwp.saved_mask.lock() = Some(lwp.sigmask.load(Ordering::Relaxed));
     set_mask(lwp, mask);
 }
 
-/// The call under a temporary mask returns without a signal to deliver: back to the old
-/// mask at once. With `interrupted`, delivery does it (see [`begin_temp_mask`]).
-pub fn end_temp_mask(lwp: &Lwp, interrupted: bool) {
-    if interrupted && deliverable(lwp) {
-        return;
-    }
-    if let Some(m) = lwp.saved_mask.lock().take() {
+/// Puts back the mask [`set_temporary_mask`] replaced, if no handler frame took it (the
+/// call returned without EINTR, or on the way out after signals were acted on).
+pub fn restore_saved_mask(lwp: &Lwp) {
+    let saved = lwp.saved_mask.lock().take();
+    if let Some(m) = saved {
         set_mask(lwp, m);
     }
+}
+
+/// Sets the thread's blocked mask (SIGKILL and SIGSTOP never blocked).
+pub fn set_mask(lwp: &Lwp, mask: u64) {
+    lwp.sigmask.store(mask & !UNBLOCKABLE, Ordering::Relaxed);
 }

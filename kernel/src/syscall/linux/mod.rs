@@ -2,6 +2,7 @@
 //! the dispatch table built from the declarative list in `abi/src/linux/syscalls.rs`,
 //! -errno results in rax, ENOSYS for what is missing (counted, logged once per name).
 mod cpuclock;
+mod event;
 mod file;
 mod ids;
 mod lifecycle;
@@ -81,6 +82,8 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
     if crate::proc::signal::deliverable(lwp) || restart == Some(Restart::Block) {
         crate::proc::signal::deliver_after(lwp, frame, restart);
     }
+    // A temporary mask no handler frame took goes now (ppoll, pselect6, epoll_pwait).
+    crate::proc::signal::restore_saved_mask(lwp);
     threads::honour_affinity(lwp);
     x86_64::instructions::interrupts::disable();
 }
@@ -89,7 +92,7 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
 fn restartable(nr: u64) -> bool {
     use abi::linux::syscalls::nr::*;
     let n = nr as u32;
-    [read, write, readv, writev, pread64, pwrite64, wait4, open, openat, ioctl, fcntl].contains(&n)
+    [read, write, readv, writev, pread64, pwrite64, wait4, open, openat, ioctl, fcntl, flock].contains(&n)
 }
 
 fn enosys(nr: u64) -> i32 {

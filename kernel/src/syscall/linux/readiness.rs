@@ -47,10 +47,17 @@ pub fn poll(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     poll_common(l, a[0], a[1], (t >= 0).then(|| t as u64 * 1_000_000))
 }
 
-/// Runs `f` with the thread's signal mask replaced by the one at `mask_addr` (if any)
-/// (ppoll, pselect6). The old mask comes back when `f` returns, or, when a signal ended
-/// the wait, once its handler has run (so a signal the old mask blocks is handled).
-fn with_mask(l: &Lwp, mask_addr: u64, size: u64, f: impl FnOnce() -> R) -> R {
+/// Runs `f` with the thread's signal mask replaced by the one at `mask_addr` (if any) as
+/// one step with the wait (ppoll, pselect6, epoll_pwait). The old mask comes back at once,
+/// unless `f` was interrupted (EINTR): then it stays until the signal has been acted on, so
+/// a signal the temporary mask let in runs its handler, whose frame saves the old mask for
+/// rt_sigreturn (Linux's restore_saved_sigmask_unless).
+pub(super) fn with_mask<T>(
+    l: &Lwp,
+    mask_addr: u64,
+    size: u64,
+    f: impl FnOnce() -> Result<T, i32>,
+) -> Result<T, i32> {
     if mask_addr == 0 {
         return f();
     }
@@ -59,9 +66,11 @@ fn with_mask(l: &Lwp, mask_addr: u64, size: u64, f: impl FnOnce() -> R) -> R {
     }
     let mut m = [0u8; 8];
     copyin(&mut m, mask_addr)?;
-    signal::begin_temp_mask(l, u64::from_ne_bytes(m));
+    signal::set_temporary_mask(l, u64::from_ne_bytes(m));
     let r = f();
-    signal::end_temp_mask(l, r == Err(EINTR));
+    if !matches!(r, Err(EINTR)) {
+        signal::restore_saved_mask(l);
+    }
     r
 }
 

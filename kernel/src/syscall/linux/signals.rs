@@ -253,7 +253,7 @@ fn user_sigset(at: u64, size: u64) -> Result<u64, i32> {
 /// process ends); always EINTR. The old mask returns with the handler's sigreturn.
 pub fn rt_sigsuspend(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let mask = user_sigset(a[0], a[1])?;
-    signal::begin_temp_mask(l, mask);
+    signal::set_temporary_mask(l, mask);
     let chan = crate::lwkt::sleep::ident_of(&**l);
     // Sleep until a signal not blocked by `mask` makes the sleep end with EINTR.
     while crate::lwkt::sleep::tsleep(chan, crate::lwkt::sleep::PCATCH, "pause", 0) != Err(EINTR) {}

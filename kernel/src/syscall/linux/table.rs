@@ -3,13 +3,26 @@
 //! implemented or partial have a handler here.
 use super::Handler;
 use super::{
-    file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signals, threads, time, timers,
+    event, file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signals, threads, time,
+    timers,
 };
 use abi::linux::syscalls::nr;
 
 /// Every implemented call.
 pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::read, file::read),
+    (nr::epoll_create, event::epoll_create),
+    (nr::epoll_create1, event::epoll_create1),
+    (nr::epoll_ctl, event::epoll_ctl),
+    (nr::epoll_wait, event::epoll_wait),
+    (nr::epoll_pwait, event::epoll_pwait),
+    (nr::epoll_pwait2, event::epoll_pwait2),
+    (nr::eventfd, event::eventfd),
+    (nr::eventfd2, event::eventfd2),
+    (nr::timerfd_create, event::timerfd_create),
+    (nr::timerfd_settime, event::timerfd_settime),
+    (nr::timerfd_gettime, event::timerfd_gettime),
+    (nr::flock, event::flock),
     (nr::clone, lifecycle::clone),
     (nr::sendfile, file::sendfile),
     (nr::setrlimit, proc::setrlimit),

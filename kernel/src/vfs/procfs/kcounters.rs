@@ -26,6 +26,8 @@ pub fn generate() -> String {
     line("processes", crate::proc::tree::count() as u64);
     line("threads", crate::lwkt::thread::live());
     line("vnodes", crate::vfs::vnode::VNODES.load(Ordering::Relaxed));
+    line("epolls", crate::event::epoll::EPOLLS.load(Ordering::Relaxed));
+    line("epoll_regs", crate::event::epoll::EPOLL_REGS.load(Ordering::Relaxed));
     malloc_type::for_each_type(|t| {
         let _ = writeln!(s, "malloc.{} {}", t.name, t.stats().inuse);
     });
