@@ -39,6 +39,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-ids-musl", "log=warn init=/bin/ids-musl", ids),
         run("conformance-procfs-musl", "log=warn init=/bin/procfs-musl", procfs),
         smp4("conformance-threads-musl", "log=warn init=/bin/threads-musl", threads),
+        smp4("conformance-sigdelivery-musl", "log=warn init=/bin/sigdelivery-musl", sigdelivery),
         run("conformance-timers-musl", "log=warn init=/bin/timers-musl", timers),
         run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
         run("conformance-epoll-musl", "log=warn init=/bin/epoll-musl", epoll),
@@ -54,6 +55,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-ids-glibc", "log=warn init=/bin/ids-glibc", ids),
         run("conformance-procfs-glibc", "log=warn init=/bin/procfs-glibc", procfs),
         smp4("conformance-threads-glibc", "log=warn init=/bin/threads-glibc", threads),
+        smp4("conformance-sigdelivery-glibc", "log=warn init=/bin/sigdelivery-glibc", sigdelivery),
         run("conformance-timers-glibc", "log=warn init=/bin/timers-glibc", timers),
         run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
         run("conformance-epoll-glibc", "log=warn init=/bin/epoll-glibc", epoll),
@@ -181,6 +183,33 @@ fn threads(p: &str, run: &Run, _: &Context) -> Vec<Check> {
         "after exec: same pid 1, threads 1".into(),
         "exec from a thread group: exited 1 status 0".into(),
         "affinity: set 0, on cpu 0 1, mask has 1 cpu 1".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+fn sigdelivery(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "read without SA_RESTART: returned -1 EINTR, handler ran 1".to_string(),
+        "read with SA_RESTART: returned 1, handler ran 1".into(),
+        "overflow with an alternate stack: handler exited 42".into(),
+        "overflow without one: killed by signal 11".into(),
+        "sigaltstack too small: -1 ENOMEM".into(),
+        "sigaltstack unset: disabled 1".into(),
+        "stopped: waited 1, WIFSTOPPED 1, sig 19, state T".into(),
+        "stop reported once: 1".into(),
+        "continued: waited 1, WIFCONTINUED 1, state S".into(),
+        "SIGTSTP: waitid code CLD_STOPPED status 20".into(),
+        "killed while stopped: signal 9".into(),
+        "SIGCHLD: stopped seen 1, continued seen 1".into(),
+        "sigtimedwait: sig 10, code user, pid ok 1".into(),
+        "sigtimedwait nothing: -1 EAGAIN".into(),
+        "queued: realtime 10 20 30 (3), standard once 1".into(),
+        "sigsuspend: -1 EINTR, handler ran 1, mask back 1".into(),
+        "SA_RESETHAND: ran 1, now default 1, blocked inside 1".into(),
+        "SA_NODEFER: blocked inside 0".into(),
+        "kill siginfo: from the child 1, SI_USER 1".into(),
+        "sigqueue siginfo: SI_QUEUE 1, value 77".into(),
+        "process signal taken by the thread that does not block it: 1".into(),
     ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
@@ -374,7 +403,7 @@ mod tests {
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
-                | "threads" | "timers" | "oom" | "epoll" => &[],
+                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

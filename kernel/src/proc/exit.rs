@@ -51,9 +51,19 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     super::timers::exit(p);
     super::fork::release_vfork_parent(p);
     super::tree::make_zombie(p, wstatus);
-    // The parent hears of it by its exit signal (SIGCHLD, ignored unless caught).
+    // The parent hears of it by its exit signal (SIGCHLD, ignored unless caught). A parent
+    // that ignores SIGCHLD, or set SA_NOCLDWAIT, leaves no zombie to reap.
     let sig = p.exit_signal.load(Ordering::Relaxed);
-    if let Some(parent) = super::tree::find(p.ppid.load(Ordering::Relaxed)).filter(|_| sig != 0) {
+    let parent = super::tree::find(p.ppid.load(Ordering::Relaxed));
+    if let Some(parent) = &parent {
+        const SIG_IGN: u64 = 1;
+        const SA_NOCLDWAIT: u64 = 2;
+        let act = parent.sigacts.lock()[super::signal::SIGCHLD as usize - 1];
+        if sig == super::signal::SIGCHLD && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0) {
+            super::tree::autoreap(p);
+        }
+    }
+    if let Some(parent) = parent.filter(|_| sig != 0) {
         let (code, status) = if wstatus & 0x7f == 0 {
             (super::signal::CLD_EXITED, wstatus >> 8)
         } else {

@@ -43,7 +43,7 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
     let td = sched::curthread();
     let me = td.user().ok_or(EINVAL)?;
     let parent = &lwp.proc;
-    let vs = if opt.vfork || opt.share_vm { me.vmspace() } else { me.vmspace().fork()? };
+    let vs = if opt.share_vm { me.vmspace() } else { me.vmspace().fork()? };
     let fd_src = parent.fd.clone();
     let child = parent.fork(|pid| fd_src.fork_copy(pid as u64))?;
     *child.vm.lock() = Arc::downgrade(&vs);

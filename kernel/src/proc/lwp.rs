@@ -31,6 +31,10 @@ pub struct Lwp {
     /// The mask to put back once a call that waits under a temporary mask (sigsuspend,
     /// ppoll, pselect6, epoll_pwait) has let a handler run (Linux's saved_sigmask).
     pub saved_mask: SpinLock<Option<u64>>,
+    /// The mask before rt_sigtimedwait opened it for the signals it waits for: those still
+    /// count as blocked when deciding whether an ignored signal is discarded (Linux's
+    /// real_blocked).
+    pub real_blocked: AtomicU64,
     /// Signals sent to this thread (tkill, tgkill, faults).
     pub sig: SpinLock<SigState>,
     /// The alternate signal stack.
@@ -61,6 +65,7 @@ impl Lwp {
             proc,
             sigmask: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
+            real_blocked: AtomicU64::new(0),
             sig: SpinLock::new(SigState::new()),
             altstack: SpinLock::new(AltStack { flags: SS_DISABLE, ..AltStack::default() }),
             cpumask: AtomicU64::new(u64::MAX),
@@ -77,6 +82,12 @@ impl Lwp {
         let lwp = Lwp::new(proc.clone(), proc.pid);
         proc.lwps.lock().push(lwp.clone());
         lwp
+    }
+
+    /// Whether the thread blocks `sig` (or blocked it before a sigtimedwait let it in).
+    pub fn blocks(&self, sig: u32) -> bool {
+        let m = self.sigmask.load(Ordering::Relaxed) | self.real_blocked.load(Ordering::Relaxed);
+        m & super::signal::bit(sig) != 0
     }
 
     /// Thread id.

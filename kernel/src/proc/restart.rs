@@ -15,6 +15,9 @@ pub enum Restart {
     Call(u64),
     /// ERESTART_RESTARTBLOCK: continue by restart_syscall; a handler means EINTR.
     Block,
+    /// ERESTARTNOHAND: run call `nr` again if no handler runs; a handler means EINTR
+    /// (sigsuspend, pause).
+    NoHandler(u64),
 }
 
 /// An interrupted sleep.

@@ -6,7 +6,7 @@
 use super::{futex, tree, Lwp, Proc};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::lwkt::sched;
-use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
+use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PINTERLOCKED};
 use crate::lwkt::thread::pri;
 use abi::errno::*;
 use alloc::boxed::Box;
@@ -49,13 +49,12 @@ pub fn create(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ThreadOptions) -> Result<u
     let td = sched::curthread();
     let me = td.user().ok_or(EINVAL)?;
     let p = &lwp.proc;
-    let new = tree::insert_thread(p)?;
+    let new = tree::insert_thread(lwp, lwp.sigmask.load(Ordering::Relaxed))?;
     let tid = new.tid();
     let undo = |new: &Arc<Lwp>| {
         p.lwps.lock().retain(|l| !Arc::ptr_eq(l, new));
         tree::remove_thread(new.tid());
     };
-    new.sigmask.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
     new.cpumask.store(lwp.cpumask.load(Ordering::Relaxed), Ordering::Relaxed);
     if let Some(a) = opt.cleartid {
         new.clear_child_tid.store(a, Ordering::Relaxed);
@@ -83,13 +82,22 @@ pub fn create(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ThreadOptions) -> Result<u
 /// Makes every thread of `p` but `me` leave at its next return to user mode or
 /// interruptible sleep.
 fn stop_others(p: &Proc, me: &Lwp) {
-    for l in p.lwps() {
-        if !core::ptr::eq(&*l, me) && !l.exiting.swap(true, Ordering::AcqRel) {
-            if let Some(td) = l.thread.lock().clone() {
-                crate::lwkt::sleep::signotify(&td);
-            }
+    // Flagged under the list's lock: a thread being created now either is in the list and
+    // flagged, or its creator sees its own flag and gives up (see `tree::insert_thread`).
+    let others: alloc::vec::Vec<Arc<Lwp>> = {
+        let l = p.lwps.lock();
+        l.iter()
+            .filter(|t| !core::ptr::eq(&***t, me) && !t.exiting.swap(true, Ordering::AcqRel))
+            .cloned()
+            .collect()
+    };
+    for l in others {
+        if let Some(td) = l.thread.lock().clone() {
+            crate::lwkt::sleep::signotify(&td);
         }
     }
+    // Stopped threads wait without PCATCH: they look at their flag when woken.
+    wakeup(ident_of(&p.stopped));
 }
 
 /// exit_group, or a fatal signal: the process ends with wait status `wstatus` once every
@@ -164,9 +172,13 @@ pub fn become_single(lwp: &Lwp) -> Result<(), i32> {
                 crate::lwkt::sleep::tsleep_cancel();
                 return Err(EINTR);
             }
-            let _ = tsleep(chan, PINTERLOCKED | PCATCH, "exec", 0);
+            // Not PCATCH (a pending signal would end every sleep at once and this would
+            // spin); a tick bounds the wait for this thread being made to exit itself.
+            let _ = tsleep(chan, PINTERLOCKED, "exec", 1);
         }
     }
+    // The old threads' exits said nothing about how the new image ends.
+    *p.exit_status.lock() = None;
     if lwp.tid() != p.pid {
         tree::remove_thread(lwp.tid());
         lwp.set_tid(p.pid);

@@ -56,15 +56,18 @@ pub fn insert_new(make: impl FnOnce(u32) -> Result<Arc<Proc>, i32>) -> Result<Ar
     Ok(p)
 }
 
-/// A new thread of `p` under a fresh tid, entered in the table and in `p`'s list of lwps.
-/// `EAGAIN` when every id is taken or the process is already ending.
-pub fn insert_thread(p: &Arc<Proc>) -> Result<Arc<Lwp>, i32> {
+/// A new thread of `creator`'s process, blocking `mask`, under a fresh tid, entered in the
+/// table and in the process's list of lwps. `EAGAIN` when every id is taken or the
+/// creator is being made to exit (exit_group, a fatal signal, another thread's exec).
+pub fn insert_thread(creator: &Lwp, mask: u64) -> Result<Arc<Lwp>, i32> {
+    let p = &creator.proc;
     let mut t = TREE.lock();
     let tid = t.next_free().ok_or(EAGAIN)?;
     let lwp = Lwp::new(p.clone(), tid);
+    lwp.sigmask.store(mask, Ordering::Relaxed);
     {
         let mut l = p.lwps.lock();
-        if l.is_empty() || p.group_exit.load(Ordering::Acquire) {
+        if l.is_empty() || p.group_exit.load(Ordering::Acquire) || creator.exiting.load(Ordering::Acquire) {
             return Err(EAGAIN);
         }
         l.try_reserve(1).map_err(|_| abi::errno::ENOMEM)?;
@@ -121,6 +124,14 @@ pub fn make_zombie(p: &Proc, status: i32) {
         }
         *p.zombie.lock() = Some(status);
     }
+    wakeup(ident_of(&WAIT_CHANNEL));
+}
+
+/// The zombie `p` is reaped at once (its parent ignores SIGCHLD): it leaves the table and a
+/// parent waiting for the last of its children wakes to find none.
+pub fn autoreap(p: &Proc) {
+    let gone = TREE.lock().procs.remove(&p.pid);
+    drop(gone);
     wakeup(ident_of(&WAIT_CHANNEL));
 }
 
@@ -222,6 +233,9 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
                     found = Some(Reaped { pid: c.pid, status, uid, usage: Default::default() });
                     reap = !mode.keep;
                     break;
+                }
+                if c.zombie.lock().is_some() {
+                    continue;
                 }
                 let mut report = c.wait_report.lock();
                 let wanted = |st: &i32| if *st == 0xffff { mode.continued } else { mode.stopped };

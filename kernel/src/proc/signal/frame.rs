@@ -82,16 +82,12 @@ pub(super) fn build_frame(
         return Err(abi::errno::EFAULT);
     }
     copyout(fp_at, fp.bytes_mut())?;
-    let mut head = [0u64; 5];
-    head[0] = act.restorer;
-    head[1] = UC_FLAGS;
-    // uc_stack: the alternate stack as it was, with SS_ONSTACK if the interrupted code ran
-    // on it; sigreturn puts it back.
-    head[3] = alt.sp;
-    head[4] = alt.size;
+    // pretcode, then the ucontext's uc_flags, uc_link and uc_stack (stack_t: ss_sp,
+    // ss_flags padded to 8, ss_size): the alternate stack as it was, with SS_ONSTACK if the
+    // interrupted code ran on it; sigreturn puts it back.
     let ss_flags = if on_alt { SS_ONSTACK } else { alt.flags };
+    let head = [act.restorer, UC_FLAGS, 0, alt.sp, u64::from(ss_flags), alt.size];
     copyout(sp, &words_bytes(&head))?;
-    copyout(sp + UC_OFF + 24, &ss_flags.to_ne_bytes())?;
     if alt.flags & SS_AUTODISARM != 0 && act.flags & SA_ONSTACK != 0 && !on_alt {
         *lwp.altstack.lock() = AltStack { flags: SS_DISABLE, ..AltStack::default() };
     }

@@ -178,8 +178,6 @@ fn job_control(p: &Proc, sig: u32) {
             super::tree::report_to_parent(p, CLD_CONTINUED, SIGCONT as i32);
             wakeup(ident_of(&p.stopped));
         }
-    } else if sig == SIGKILL {
-        wakeup(ident_of(&p.stopped));
     }
 }
 
@@ -194,11 +192,15 @@ pub fn post(p: &Proc, sig: u32, info: SigInfo) -> Result<(), i32> {
     job_control(p, sig);
     let target = p.lwp_for_signal(sig);
     let act = p.sigacts.lock()[sig as usize - 1];
-    let blocked = target.as_ref().is_some_and(|l| l.sigmask.load(Ordering::Relaxed) & bit(sig) != 0);
+    let blocked = target.as_ref().is_some_and(|l| l.blocks(sig));
     if ignored(&act, sig) && !blocked {
         return Ok(());
     }
     p.sig.lock().add(sig, info)?;
+    if sig == SIGKILL {
+        // Pending first, then the wakeup: a stopped thread that wakes sees it.
+        wakeup(ident_of(&p.stopped));
+    }
     // SIGKILL reaches every thread; others the one picked.
     let notify = if sig == SIGKILL { p.lwps() } else { target.into_iter().collect() };
     for l in notify {
@@ -215,11 +217,13 @@ pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
     }
     job_control(p, sig);
     let act = p.sigacts.lock()[sig as usize - 1];
-    let blocked = lwp.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
-    if ignored(&act, sig) && !blocked {
+    if ignored(&act, sig) && !lwp.blocks(sig) {
         return Ok(());
     }
     lwp.sig.lock().add(sig, info)?;
+    if sig == SIGKILL {
+        wakeup(ident_of(&p.stopped));
+    }
     notify_lwp(lwp);
     Ok(())
 }
@@ -355,7 +359,7 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
     const SYSCALL_LEN: u64 = 2;
     let rewind = |frame: &mut TrapFrame| {
         let nr = match restart {
-            Some(Restart::Call(nr)) => nr,
+            Some(Restart::Call(nr) | Restart::NoHandler(nr)) => nr,
             Some(Restart::Block) => u64::from(abi::linux::syscalls::nr::restart_syscall),
             None => return,
         };
@@ -366,7 +370,8 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
         if lwp.exiting.load(Ordering::Acquire) {
             super::thread::exit_thread(lwp, 0);
         }
-        if lwp.proc.stopped.load(Ordering::Acquire) {
+        // Stopped: wait for SIGCONT, unless SIGKILL is already here (taken next).
+        if lwp.proc.stopped.load(Ordering::Acquire) && pending(lwp) & bit(SIGKILL) == 0 {
             wait_while_stopped(lwp);
             continue;
         }

@@ -44,7 +44,8 @@ pub fn fork(l: &Arc<Lwp>, t: &mut TrapFrame, _: [u64; 6]) -> R {
 }
 
 pub fn vfork(l: &Arc<Lwp>, t: &mut TrapFrame, _: [u64; 6]) -> R {
-    do_fork(l, t, ForkOptions { vfork: true, exit_signal: SIGCHLD, ..Default::default() }).map(u64::from)
+    let opt = ForkOptions { vfork: true, share_vm: true, exit_signal: SIGCHLD, ..Default::default() };
+    do_fork(l, t, opt).map(u64::from)
 }
 
 /// clone(flags, stack, parent_tid, child_tid, tls): a new process (fork-like, with or

@@ -48,7 +48,8 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
     // Calls Linux restarts after a signal (ERESTARTSYS); polls and selects are not; sleeps
     // resume through restart_syscall when no handler runs (ERESTART_RESTARTBLOCK).
     let restart = match result {
-        Err(EINTR) if restartable(nr) => Some(Restart::Call(nr)),
+        Err(EINTR) if restartable(nr, &args) => Some(Restart::Call(nr)),
+        Err(EINTR) if restart_unless_handled(nr) => Some(Restart::NoHandler(nr)),
         Err(ERESTART_RESTARTBLOCK) => Some(Restart::Block),
         _ => None,
     };
@@ -89,10 +90,26 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
 }
 
 /// Whether an EINTR from call `nr` means ERESTARTSYS on Linux.
-fn restartable(nr: u64) -> bool {
+fn restartable(nr: u64, args: &[u64; 6]) -> bool {
     use abi::linux::syscalls::nr::*;
     let n = nr as u32;
-    [read, write, readv, writev, pread64, pwrite64, wait4, open, openat, ioctl, fcntl, flock].contains(&n)
+    // A futex wait restarts unless it had a relative timeout (which would start over).
+    if n == futex {
+        const FUTEX_WAIT: u64 = 0;
+        return args[1] & 0x7f == FUTEX_WAIT && args[3] == 0 || args[1] & 0x7f == 9;
+    }
+    [
+        read, write, readv, writev, pread64, pwrite64, preadv, pwritev, wait4, waitid, open, openat, ioctl,
+        fcntl, flock, sendfile,
+    ]
+    .contains(&n)
+}
+
+/// Whether an EINTR from call `nr` means ERESTARTNOHAND: waits for a handler that no
+/// handler ended (a stop and continue, or a signal another thread took) go on waiting.
+fn restart_unless_handled(nr: u64) -> bool {
+    use abi::linux::syscalls::nr::*;
+    [rt_sigsuspend, pause].contains(&(nr as u32))
 }
 
 fn enosys(nr: u64) -> i32 {

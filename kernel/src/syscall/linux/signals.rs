@@ -288,6 +288,7 @@ pub fn rt_sigtimedwait(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         // The wanted signals are let through for the wait (so their arrival ends the sleep),
         // then blocked again before anything could deliver them.
         let old = l.sigmask.load(Ordering::Relaxed);
+        l.real_blocked.store(old, Ordering::Relaxed);
         signal::set_mask(l, old & !want);
         let r = crate::lwkt::sleep::tsleep(
             crate::lwkt::sleep::ident_of(&**l),
@@ -296,6 +297,7 @@ pub fn rt_sigtimedwait(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
             ticks,
         );
         signal::set_mask(l, old);
+        l.real_blocked.store(0, Ordering::Relaxed);
         if r == Err(EINTR) && signal::pending(l) & want == 0 && signal::deliverable(l) {
             return Err(EINTR);
         }

@@ -30,8 +30,8 @@ pub fn futex(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET {
         return Err(ENOSYS);
     }
-    // The count arguments are ints: a negative one is EINVAL for requeue, "all" for wake.
-    let count = |v: u32| if (v as i32) < 0 { u32::MAX } else { v };
+    // The wake counts are ints; Linux wakes at least one whatever they say.
+    let count = |v: u32| if (v as i32) <= 0 { 1 } else { v };
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
             let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 };
