@@ -8,6 +8,7 @@
 pub mod epoll;
 pub mod eventfd;
 pub mod poll;
+pub mod signalfd;
 mod tests;
 pub mod timerfd;
 

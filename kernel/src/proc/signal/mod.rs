@@ -8,6 +8,7 @@
 pub mod altstack;
 pub mod frame;
 pub mod info;
+pub mod watchers;
 
 pub use frame::sigreturn;
 pub use info::*;
@@ -199,6 +200,7 @@ pub fn post(p: &Proc, sig: u32, info: SigInfo) -> Result<(), i32> {
         return Ok(());
     }
     p.sig.lock().add(sig, info)?;
+    p.sigwatch.posted();
     // SIGKILL reaches every thread; others the one picked.
     let notify = if sig == SIGKILL { p.lwps() } else { target.into_iter().collect() };
     for l in notify {
@@ -220,6 +222,7 @@ pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
         return Ok(());
     }
     lwp.sig.lock().add(sig, info)?;
+    p.sigwatch.posted();
     notify_lwp(lwp);
     Ok(())
 }
