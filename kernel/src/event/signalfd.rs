@@ -56,7 +56,8 @@ pub fn siginfo_bytes(sig: u32, info: &SigInfo) -> [u8; SIGINFO_SIZE] {
     put(0, &sig.to_ne_bytes());
     put(4, &info.errno.to_ne_bytes());
     put(8, &info.code.to_ne_bytes());
-    let fault = matches!(sig, signal::SIGSEGV | signal::SIGBUS | signal::SIGILL | signal::SIGFPE | signal::SIGTRAP);
+    let fault =
+        matches!(sig, signal::SIGSEGV | signal::SIGBUS | signal::SIGILL | signal::SIGFPE | signal::SIGTRAP);
     let (pid_uid, value) = match info.code {
         signal::SI_TIMER => {
             put(24, &info.timerid.to_ne_bytes());

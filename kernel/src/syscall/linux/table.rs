@@ -3,8 +3,8 @@
 //! implemented or partial have a handler here.
 use super::Handler;
 use super::{
-    event, file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signalfd, signals, threads, time,
-    timers,
+    event, file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signalfd, signals,
+    threads, time, timers,
 };
 use abi::linux::syscalls::nr;
 
