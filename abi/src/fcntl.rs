@@ -61,6 +61,12 @@ pub const F_GETLK: u32 = 5;
 pub const F_SETLK: u32 = 6;
 /// Set a record lock, waiting for conflicting ones to go.
 pub const F_SETLKW: u32 = 7;
+/// F_GETLK for an open file description's own lock (reports l_pid -1 for such locks).
+pub const F_OFD_GETLK: u32 = 36;
+/// F_SETLK with the open file description as the owner (l_pid must be 0).
+pub const F_OFD_SETLK: u32 = 37;
+/// F_SETLKW with the open file description as the owner.
+pub const F_OFD_SETLKW: u32 = 38;
 /// F_DUPFD with FD_CLOEXEC set on the new descriptor.
 pub const F_DUPFD_CLOEXEC: u32 = 1030;
 /// Resize a pipe's buffer (F_LINUX_SPECIFIC_BASE + 7); returns the size set.

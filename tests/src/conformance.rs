@@ -43,6 +43,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-timers-musl", "log=warn init=/bin/timers-musl", timers),
         run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
         run("conformance-epoll-musl", "log=warn init=/bin/epoll-musl", epoll),
+        run("conformance-locks_sigfd-musl", "log=warn init=/bin/locks_sigfd-musl", locks_sigfd),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -59,6 +60,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-timers-glibc", "log=warn init=/bin/timers-glibc", timers),
         run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
         run("conformance-epoll-glibc", "log=warn init=/bin/epoll-glibc", epoll),
+        run("conformance-locks_sigfd-glibc", "log=warn init=/bin/locks_sigfd-glibc", locks_sigfd),
     ]
 }
 
@@ -289,6 +291,68 @@ fn epoll(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+/// What tests/conformance/locks_sigfd.c prints on Linux (the host's output, line for line).
+const LOCKS_SIGFD_LINES: &[&str] = &[
+    "parent setlk: 0",
+    "own lock again, as read: 0, back to write: 0",
+    "child setlk on a held range: -1 EAGAIN, F_GETLK names the parent 1, beside it 1",
+    "F_GETLK whole file: type WR start 50 len 10, holder is child: 1",
+    "parent setlk on it: -1 EAGAIN",
+    "setlkw after the child closed another descriptor: 0, waited 1",
+    "child: 0",
+    "child locked and exited: 0, range free: 0",
+    "setlkw, SIGALRM without SA_RESTART: -1 EINTR, handler ran 1",
+    "setlkw, SIGALRM with SA_RESTART: 0, handler ran 1",
+    "child: 0",
+    "parent holds 0: 0",
+    "deadlock: -1 EDEADLK",
+    "child got the lock: 0",
+    "write lock on O_RDONLY: -1 EBADF, read lock on O_WRONLY: -1 EBADF, unlock on O_RDONLY: 0",
+    "bad whence: -1 EINVAL, F_GETLK of F_UNLCK: -1 EINVAL, bad type: -1 EINVAL",
+    "start before 0: -1 EINVAL, negative len past 0: -1 EINVAL, bad fd: -1 EBADF",
+    "past the largest offset: -1 EOVERFLOW, up to it: 0",
+    "negative length seen as [20,30): 1, SEEK_END-180 conflicts: 1",
+    "ofd a: 0, ofd b: -1 EAGAIN",
+    "F_OFD_GETLK from b: type WR start 0 len 10 pid -1",
+    "F_GETLK (process): type WR pid -1; F_SETLK: -1 EAGAIN",
+    "ofd with l_pid 1: -1 EINVAL",
+    "closing a dup of a: b still -1 EAGAIN",
+    "closing another description: b still -1 EAGAIN",
+    "after a's last close: b 0",
+    "process lock over b's: -1 EAGAIN; the child's copy of b owns it too: 1",
+    "signalfd: 1",
+    "read both: 256 bytes",
+    "  signo 12, pid is mine 1, code -6, errno 0",
+    "  signo 10, pid is mine 1, code 0, errno 0",
+    "sigqueue: 128, signo 10, code -1, int 1234, ptr 1234, pid is mine 1",
+    "short buffer: -1 EINVAL",
+    "poll idle: 0",
+    "poll pending: 1 revents 0x1",
+    "epoll add: 0",
+    "epoll pending: 1 events 0x1 data 77",
+    "read it: 128 signo 12",
+    "epoll drained: 0, poll drained: 0",
+    "blocking read: 128 signo 10, from the child 1, code 0",
+    "blocking epoll_wait: 1 events 0x1, then read signo 12",
+    "blocking poll: 1 revents 0x1, then read signo 10",
+    "child: 0",
+    "nonblock empty: -1 EAGAIN, flags nonblock 1 cloexec 1",
+    "update mask: same fd 1",
+    "SIGUSR1 outside the mask: -1 EAGAIN",
+    "still pending: 1",
+    "the other signalfd reads it: 128 signo 10",
+    "write: -1 EINVAL",
+    "bad flags: -1 EINVAL, not a signalfd: -1 EINVAL, bad fd: -1 EBADF, sizemask 4: -1 EINVAL",
+    "child read its own SIGUSR2 from the parent: 1",
+    "parent has none: -1 EAGAIN",
+    "locks_sigfd: done",
+];
+
+fn locks_sigfd(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want: Vec<String> = LOCKS_SIGFD_LINES.iter().map(|l| l.to_string()).collect();
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn ids(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = [
         "start: uid 0 euid 0 gid 0".to_string(),
@@ -403,7 +467,7 @@ mod tests {
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
-                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" => &[],
+                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" | "locks_sigfd" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -287,14 +287,14 @@ crate::syscall_list! {
     279 move_pages(Pid, ULong, Ptr, Ptr, Ptr, Flags) Missing;
     280 utimensat(Fd, Str, Ptr, Flags) Implemented;
     281 epoll_pwait(Fd, Ptr, Int, Int, Ptr, Size) Implemented;
-    282 signalfd(Fd, Ptr, Size) Missing;
+    282 signalfd(Fd, Ptr, Size) Implemented;
     283 timerfd_create(Int, Flags) Implemented;
     284 eventfd(UInt) Implemented;
     285 fallocate(Fd, Int, Off, Off) Missing;
     286 timerfd_settime(Fd, Flags, Ptr, Ptr) Implemented;
     287 timerfd_gettime(Fd, Ptr) Implemented;
     288 accept4(Fd, Ptr, Ptr, Flags) Missing;
-    289 signalfd4(Fd, Ptr, Size, Flags) Missing;
+    289 signalfd4(Fd, Ptr, Size, Flags) Implemented;
     290 eventfd2(UInt, Flags) Implemented;
     291 epoll_create1(Flags) Implemented;
     292 dup3(Fd, Fd, Flags) Implemented;

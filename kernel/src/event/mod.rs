@@ -8,6 +8,8 @@
 pub mod epoll;
 pub mod eventfd;
 pub mod poll;
+pub mod signalfd;
+mod signalfd_tests;
 mod tests;
 pub mod timerfd;
 

@@ -126,6 +126,8 @@ pub struct Proc {
     pub usage: rusage::ProcUsage,
     /// Interval and POSIX timers.
     pub timers: timers::ProcTimers,
+    /// The signalfds waiting for its signals.
+    pub sigwatch: signal::watchers::SigWatchers,
 }
 
 /// The user addresses of the argument and environment strings exec wrote on the stack
@@ -185,6 +187,7 @@ impl Proc {
                 args: SpinLock::new(ArgRange::default()),
                 usage: rusage::ProcUsage::new(),
                 timers: timers::ProcTimers::new(),
+                sigwatch: signal::watchers::SigWatchers::new(),
             }))
         })
     }
@@ -222,6 +225,7 @@ impl Proc {
                 args: SpinLock::new(*self.args.lock()),
                 usage: rusage::ProcUsage::new(),
                 timers: timers::ProcTimers::new(),
+                sigwatch: signal::watchers::SigWatchers::new(),
             }))
         })
     }

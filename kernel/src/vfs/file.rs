@@ -56,6 +56,8 @@ pub struct File {
     watchers: Watchers,
     /// Holds a flock(2) lock on its vnode (released at the last close).
     flocked: core::sync::atomic::AtomicBool,
+    /// Has held an OFD record lock on its vnode (released at the last close).
+    ofd_locked: core::sync::atomic::AtomicBool,
 }
 
 impl File {
@@ -69,6 +71,7 @@ impl File {
             offset: LockMgr::new("f_offset", 0),
             watchers: Watchers::new(),
             flocked: core::sync::atomic::AtomicBool::new(false),
+            ofd_locked: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -155,6 +158,17 @@ impl File {
             }
             None => locks.unlock(owner, 0, u64::MAX),
         }
+    }
+
+    /// The owner of the record locks this description takes (F_OFD_SETLK): its address,
+    /// which no process id reaches (see `lockf`).
+    pub fn ofd_owner(&self) -> u64 {
+        self as *const File as u64
+    }
+
+    /// An OFD lock is being set: its locks must go at the last close.
+    pub fn note_ofd_lock(&self) {
+        self.ofd_locked.store(true, Ordering::Release);
     }
 
     /// No offsets: a pipe or an anonymous file (ESPIPE).
@@ -356,6 +370,11 @@ impl Drop for File {
         if self.flocked.load(Ordering::Acquire) {
             if let Some(v) = &self.vp {
                 v.open.flocks.release_owner(self as *const File as u64);
+            }
+        }
+        if self.ofd_locked.load(Ordering::Acquire) {
+            if let Some(v) = &self.vp {
+                v.open.locks.release_owner(self.ofd_owner());
             }
         }
         let flags = self.flags();

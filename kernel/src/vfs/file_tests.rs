@@ -507,6 +507,41 @@ ktest! {
 }
 
 ktest! {
+    /// OFD locks: owned by the open file description, so two descriptions in one table
+    /// conflict, a dup shares the lock and closing it (or another description) keeps it, and
+    /// the last close drops it; reports give l_pid -1; l_pid must be 0; the process's own
+    /// classic locks conflict with them.
+    fn ofd_record_locks() {
+        let s = Scratch::new()?;
+        let p = FileDesc::new(103);
+        let a = e(p.open_at(&s.ctx, AT_FDCWD, b"o", O_CREAT | O_RDWR, 0o644), "open a")?;
+        let b = e(p.open_at(&s.ctx, AT_FDCWD, b"o", O_RDWR, 0), "open b")?;
+        let fb = e(p.get(b), "get b")?;
+        kassert_eq!(p.fcntl_lock(a, F_OFD_SETLK, &mut lk(F_WRLCK, 0, 10)), Ok(()));
+        kassert_eq!(p.fcntl_lock(b, F_OFD_SETLK, &mut lk(F_RDLCK, 5, 1)), Err(EAGAIN));
+        kassert_eq!(p.fcntl_lock(b, F_OFD_SETLK, &mut Flock { l_pid: 1, ..lk(F_RDLCK, 50, 1) }), Err(EINVAL));
+        let mut q = lk(F_WRLCK, 0, 0);
+        kassert_eq!(p.fcntl_lock(b, F_OFD_GETLK, &mut q), Ok(()));
+        kassert_eq!((q.l_type, q.l_start, q.l_len, q.l_pid), (F_WRLCK, 0, 10, -1));
+        let mut q = lk(F_RDLCK, 3, 1);
+        kassert_eq!(p.fcntl_lock(b, F_GETLK, &mut q), Ok(()));
+        kassert_eq!(q.l_pid, -1);
+        kassert_eq!(p.fcntl_lock(b, F_SETLK, &mut lk(F_RDLCK, 3, 1)), Err(EAGAIN));
+        let a2 = e(p.dup(a), "dup")?;
+        kassert_eq!(p.fcntl_lock(a2, F_OFD_SETLK, &mut lk(F_WRLCK, 0, 10)), Ok(()));
+        e(p.close(a2), "close dup")?;
+        kassert_eq!(p.fcntl_lock(b, F_OFD_SETLK, &mut lk(F_WRLCK, 5, 1)), Err(EAGAIN));
+        e(p.close(a), "close a")?;
+        kassert_eq!(p.fcntl_lock(b, F_OFD_SETLK, &mut lk(F_WRLCK, 5, 1)), Ok(()));
+        kassert_eq!(ranges(&fb, fb.ofd_owner()), vec![(5, 6, lockf::Kind::Write)]);
+        p.close_all();
+        kassert_eq!(ranges(&fb, fb.ofd_owner()), vec![(5, 6, lockf::Kind::Write)]);
+        drop(fb);
+        s.done()
+    }
+}
+
+ktest! {
     /// Device nodes open their driver by device number, whichever filesystem holds them:
     /// /dev (devfs) and a node made in a tmpfs reach the same null/zero/full drivers; a number
     /// without a driver is ENXIO.

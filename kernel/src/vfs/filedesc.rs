@@ -5,12 +5,11 @@
 //! spinlock is held only to change slots; files are dropped (closed) after it is released,
 //! since closing may block.
 use super::file::{pipe_pair, File};
-use super::lockf::Kind;
 use super::namecache::NcHandle;
 use super::nlookup::Ctx;
 use super::open::open_at;
 use crate::sync::spinlock::SpinLock;
-use abi::errno::{EBADF, EINVAL, EMFILE, ENOMEM, ENOTDIR, EOVERFLOW};
+use abi::errno::{EBADF, EINVAL, EMFILE, ENOMEM, ENOTDIR};
 use abi::fcntl::*;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -196,8 +195,8 @@ impl FileDesc {
     }
 
     /// fcntl(2) for the integer commands: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD,
-    /// F_GETFL, F_SETFL, F_GETPIPE_SZ, F_SETPIPE_SZ (EBADF on what is not a pipe). The record-lock commands go through [`FileDesc::fcntl_lock`]; any
-    /// other command is EINVAL.
+    /// F_GETFL, F_SETFL, F_GETPIPE_SZ, F_SETPIPE_SZ (EBADF on what is not a pipe). The
+    /// record-lock commands go through [`FileDesc::fcntl_lock`]; any other command is EINVAL.
     pub fn fcntl(&self, fd: i32, cmd: u32, arg: u64) -> Result<i64, i32> {
         match cmd {
             F_DUPFD | F_DUPFD_CLOEXEC => {
@@ -223,62 +222,6 @@ impl FileDesc {
                 self.get(fd)?;
                 Err(EINVAL)
             }
-        }
-    }
-
-    /// fcntl(2) F_GETLK, F_SETLK, F_SETLKW with the caller's copy of `struct flock`.
-    /// F_GETLK rewrites it with the first conflicting lock (or l_type = F_UNLCK).
-    pub fn fcntl_lock(&self, fd: i32, cmd: u32, fl: &mut Flock) -> Result<(), i32> {
-        let f = self.get(fd)?;
-        if !matches!(cmd, F_GETLK | F_SETLK | F_SETLKW) {
-            return Err(EINVAL);
-        }
-        let vp = f.vp.clone().ok_or(EINVAL)?;
-        let base: i64 = match fl.l_whence as u32 {
-            SEEK_SET => 0,
-            SEEK_CUR => i64::try_from(f.offset()).map_err(|_| EOVERFLOW)?,
-            SEEK_END => vp.getattr().size as i64,
-            _ => return Err(EINVAL),
-        };
-        let mut start = base.checked_add(fl.l_start).ok_or(EOVERFLOW)?;
-        let end: u64 = match fl.l_len {
-            0 => u64::MAX,
-            len if len > 0 => start.checked_add(len).ok_or(EOVERFLOW)? as u64,
-            len => {
-                let s = start.checked_add(len).ok_or(EINVAL)?;
-                let e = start;
-                start = s;
-                e as u64
-            }
-        };
-        if start < 0 {
-            return Err(EINVAL);
-        }
-        let start = start as u64;
-        let locks = &vp.open.locks;
-        match (cmd, fl.l_type) {
-            (F_GETLK, F_RDLCK | F_WRLCK) => {
-                let kind = if fl.l_type == F_RDLCK { Kind::Read } else { Kind::Write };
-                match locks.conflict(self.owner, kind, start, end) {
-                    Some(c) => {
-                        fl.l_type = if c.kind == Kind::Read { F_RDLCK } else { F_WRLCK };
-                        fl.l_whence = SEEK_SET as i16;
-                        fl.l_start = c.start as i64;
-                        fl.l_len = if c.end == u64::MAX { 0 } else { (c.end - c.start) as i64 };
-                        fl.l_pid = c.owner as i32;
-                    }
-                    None => fl.l_type = F_UNLCK,
-                }
-                Ok(())
-            }
-            (F_SETLK | F_SETLKW, F_RDLCK) if !f.readable() => Err(EBADF),
-            (F_SETLK | F_SETLKW, F_WRLCK) if !f.writable() => Err(EBADF),
-            (F_SETLK | F_SETLKW, F_RDLCK | F_WRLCK) => {
-                let kind = if fl.l_type == F_RDLCK { Kind::Read } else { Kind::Write };
-                locks.set(self.owner, kind, start, end, cmd == F_SETLKW)
-            }
-            (F_SETLK | F_SETLKW, F_UNLCK) => locks.unlock(self.owner, start, end),
-            _ => Err(EINVAL),
         }
     }
 

@@ -5,11 +5,21 @@
 //! type. A blocked F_SETLKW sleeps on the list (interlock idiom) and is woken whenever a lock
 //! on the file goes away or shrinks; before sleeping it checks that the owner it waits for
 //! does not, directly or through a chain of waiters, wait for it (EDEADLK).
+//!
+//! Owners: a process's locks (fcntl F_SETLK) are owned by its process id, below 2^32; an open
+//! file description's (F_OFD_SETLK, flock) by the description's kernel address, which lies
+//! far above ([`owner_pid`] tells them apart).
 use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
 use crate::sync::spinlock::SpinLock;
 use abi::errno::{EAGAIN, EDEADLK, EINTR, ENOLCK};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+
+/// The pid F_GETLK reports for a lock held by `owner`: the process id, or -1 for a lock an
+/// open file description owns (Linux reports -1 for OFD locks).
+pub fn owner_pid(owner: u64) -> i32 {
+    i32::try_from(owner).unwrap_or(-1)
+}
 
 /// Lock kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +97,14 @@ impl LockList {
     /// when a signal ends the wait.
     pub fn set(&self, owner: u64, kind: Kind, start: u64, end: u64, wait: bool) -> Result<(), i32> {
         self.set_lock(owner, kind, start, end, wait, true)
+    }
+
+    /// Sets a lock owned by an open file description (F_OFD_SETLK, F_OFD_SETLKW): as
+    /// [`set`], but without deadlock detection (Linux has none for OFD locks).
+    ///
+    /// [`set`]: LockList::set
+    pub fn set_ofd(&self, owner: u64, kind: Kind, start: u64, end: u64, wait: bool) -> Result<(), i32> {
+        self.set_lock(owner, kind, start, end, wait, false)
     }
 
     /// Sets a whole-file flock(2) lock for the open file description `owner`: as [`set`],

@@ -14,6 +14,7 @@ pub mod open;
 pub mod openstate;
 pub mod ops;
 pub mod procfs;
+pub mod record_lock;
 pub mod rootfs;
 pub(crate) mod tests;
 pub mod tmpfs;

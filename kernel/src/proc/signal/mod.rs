@@ -8,6 +8,7 @@
 pub mod altstack;
 pub mod frame;
 pub mod info;
+pub mod watchers;
 
 pub use frame::sigreturn;
 pub use info::*;
@@ -201,6 +202,7 @@ pub fn post(p: &Proc, sig: u32, info: SigInfo) -> Result<(), i32> {
         // Pending first, then the wakeup: a stopped thread that wakes sees it.
         wakeup(ident_of(&p.stopped));
     }
+    p.sigwatch.posted();
     // SIGKILL reaches every thread; others the one picked.
     let notify = if sig == SIGKILL { p.lwps() } else { target.into_iter().collect() };
     for l in notify {
@@ -224,6 +226,7 @@ pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
     if sig == SIGKILL {
         wakeup(ident_of(&p.stopped));
     }
+    p.sigwatch.posted();
     notify_lwp(lwp);
     Ok(())
 }

@@ -174,13 +174,46 @@ pub fn dup3(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     l.proc.fd.dup3(fd_arg(a[0]), fd_arg(a[1]), a[2] as u32).map(|v| v as u64)
 }
 
+/// fcntl(fd, cmd, arg): the record-lock commands take a `struct flock` (copied in after the
+/// descriptor is checked, as Linux does); the rest an integer.
 pub fn fcntl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let cmd = a[1] as u32;
-    if matches!(cmd, F_GETLK | F_SETLK | F_SETLKW) {
-        // Record locks need the user's struct flock: they come with the syscall tests.
-        return Err(EINVAL);
+    let (fd, cmd) = (fd_arg(a[0]), a[1] as u32);
+    if !matches!(cmd, F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW) {
+        return l.proc.fd.fcntl(fd, cmd, a[2]).map(|v| v as u64);
     }
-    l.proc.fd.fcntl(fd_arg(a[0]), cmd, a[2]).map(|v| v as u64)
+    l.proc.fd.get(fd)?;
+    let mut b = [0u8; 32];
+    copyin(&mut b, a[2])?;
+    let mut fl = flock_from(&b);
+    l.proc.fd.fcntl_lock(fd, cmd, &mut fl)?;
+    if matches!(cmd, F_GETLK | F_OFD_GETLK) {
+        copyout(a[2], &flock_bytes(b, &fl))?;
+    }
+    Ok(0)
+}
+
+/// Linux's x86_64 `struct flock` from its 32 bytes.
+fn flock_from(b: &[u8; 32]) -> Flock {
+    let i16_at = |o: usize| i16::from_ne_bytes([b[o], b[o + 1]]);
+    let i64_at = |o: usize| i64::from_ne_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    Flock {
+        l_type: i16_at(0),
+        l_whence: i16_at(2),
+        l_start: i64_at(8),
+        l_len: i64_at(16),
+        l_pid: i32::from_ne_bytes([b[24], b[25], b[26], b[27]]),
+    }
+}
+
+/// `fl` written over the caller's 32 bytes `b` (Linux copies the whole struct back, so the
+/// padding comes back as it went in).
+fn flock_bytes(mut b: [u8; 32], fl: &Flock) -> [u8; 32] {
+    b[0..2].copy_from_slice(&fl.l_type.to_ne_bytes());
+    b[2..4].copy_from_slice(&fl.l_whence.to_ne_bytes());
+    b[8..16].copy_from_slice(&fl.l_start.to_ne_bytes());
+    b[16..24].copy_from_slice(&fl.l_len.to_ne_bytes());
+    b[24..28].copy_from_slice(&fl.l_pid.to_ne_bytes());
+    b
 }
 
 pub fn pipe(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {

@@ -13,6 +13,7 @@ mod names;
 mod proc;
 mod readiness;
 mod rusage;
+mod signalfd;
 mod signals;
 mod table;
 mod threads;

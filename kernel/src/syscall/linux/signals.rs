@@ -240,7 +240,7 @@ pub fn rt_tgsigqueueinfo(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 }
 
 /// A sigset argument (`size` must be 8 on x86-64), without SIGKILL and SIGSTOP.
-fn user_sigset(at: u64, size: u64) -> Result<u64, i32> {
+pub(super) fn user_sigset(at: u64, size: u64) -> Result<u64, i32> {
     if size != 8 {
         return Err(EINVAL);
     }

@@ -3,8 +3,8 @@
 //! implemented or partial have a handler here.
 use super::Handler;
 use super::{
-    event, file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signals, threads, time,
-    timers,
+    event, file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signalfd, signals,
+    threads, time, timers,
 };
 use abi::linux::syscalls::nr;
 
@@ -23,6 +23,8 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::timerfd_settime, event::timerfd_settime),
     (nr::timerfd_gettime, event::timerfd_gettime),
     (nr::flock, event::flock),
+    (nr::signalfd, signalfd::signalfd),
+    (nr::signalfd4, signalfd::signalfd4),
     (nr::clone, lifecycle::clone),
     (nr::sendfile, file::sendfile),
     (nr::setrlimit, proc::setrlimit),
