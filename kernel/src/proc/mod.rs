@@ -148,7 +148,10 @@ fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
     let mut r = [(RLIM_INFINITY, RLIM_INFINITY); RLIM_NLIMITS];
     const RLIMIT_STACK: usize = 3;
     const RLIMIT_NOFILE: usize = 7;
+    const RLIMIT_CORE: usize = 4;
     r[RLIMIT_STACK] = (8 << 20, RLIM_INFINITY);
+    // Linux starts init with no core files (and none are written here).
+    r[RLIMIT_CORE] = (0, RLIM_INFINITY);
     r[RLIMIT_NOFILE] = (1024, 4096);
     r
 }

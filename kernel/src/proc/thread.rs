@@ -135,8 +135,12 @@ pub fn exit_thread(lwp: &Lwp, wstatus: i32) -> ! {
     if lwp.tid() != p.pid {
         tree::remove_thread(lwp.tid());
     }
-    // An exec waiting for the others to go.
+    // An exec waiting for the others to go; signals for the process that were meant for
+    // this thread.
     wakeup(ident_of(&p.lwps));
+    if !last {
+        super::signal::retarget(p, lwp);
+    }
     if last {
         let status = p.exit_status.lock().unwrap_or(wstatus);
         super::exit::finish(lwp, status)

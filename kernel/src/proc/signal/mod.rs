@@ -231,6 +231,20 @@ pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
     Ok(())
 }
 
+/// Process-wide pending signals that `from` no longer takes (it blocks them now, or it is
+/// leaving) go to a thread that does not block them (Linux's retarget_shared_pending).
+pub fn retarget(p: &Proc, from: &Lwp) {
+    let shared = p.sig.lock().pending;
+    if shared == 0 {
+        return;
+    }
+    for l in p.lwps() {
+        if !core::ptr::eq(&*l, from) && shared & !l.sigmask.load(Ordering::Relaxed) != 0 {
+            notify_lwp(&l);
+        }
+    }
+}
+
 /// Tells `lwp`'s thread something waits for it (a signal, an order to exit or stop).
 pub fn notify_lwp(lwp: &Lwp) {
     if let Some(td) = lwp.thread.lock().clone() {

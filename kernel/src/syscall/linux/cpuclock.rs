@@ -2,7 +2,7 @@
 //! CLOCK_THREAD_CPUTIME_ID and the dynamic ids clock_getcpuclockid and
 //! pthread_getcpuclockid build, which carry a pid or tid in a negative number:
 //! `(~id << 3) | per_thread << 2 | which`, `which` being PROF (user + system), VIRT (user)
-//! or SCHED (all time on a CPU). A thread clock may name the caller's own threads only.
+//! or SCHED (all time on a CPU). A thread clock may name the caller's process's threads.
 use crate::proc::{rusage, Lwp, Proc};
 use abi::errno::EINVAL;
 use alloc::sync::Arc;
@@ -25,6 +25,8 @@ pub enum CpuClock {
     Process(Arc<Proc>, Which),
     /// The calling thread.
     Thread(Which),
+    /// Another live thread of the caller's process.
+    Other(Arc<Lwp>, Which),
 }
 
 /// Decodes `clock` (a clockid_t); `Ok(None)` when it is not a CPU clock, EINVAL when it is
@@ -45,7 +47,12 @@ pub fn decode(l: &Arc<Lwp>, clock: u64) -> Result<Option<CpuClock>, i32> {
     };
     let id = !(c >> 3);
     if c & CPUCLOCK_PERTHREAD != 0 {
-        return if id == 0 || id as u32 == l.tid() { Ok(Some(CpuClock::Thread(which))) } else { Err(EINVAL) };
+        if id == 0 || id as u32 == l.tid() {
+            return Ok(Some(CpuClock::Thread(which)));
+        }
+        let tid = u32::try_from(id).map_err(|_| EINVAL)?;
+        let t = crate::proc::tree::find_thread(Some(l.proc.pid), tid).ok_or(EINVAL)?;
+        return Ok(Some(CpuClock::Other(t, which)));
     }
     let p = if id == 0 || id as u32 == l.proc.pid {
         l.proc.clone()
@@ -59,7 +66,7 @@ pub fn decode(l: &Arc<Lwp>, clock: u64) -> Result<Option<CpuClock>, i32> {
 impl CpuClock {
     fn which(&self) -> Which {
         match self {
-            CpuClock::Process(_, w) | CpuClock::Thread(w) => *w,
+            CpuClock::Process(_, w) | CpuClock::Thread(w) | CpuClock::Other(_, w) => *w,
         }
     }
 
@@ -68,6 +75,10 @@ impl CpuClock {
         let u = match self {
             CpuClock::Process(p, _) => rusage::process(p),
             CpuClock::Thread(_) => rusage::current_thread(),
+            // A thread that ended meanwhile reads as zero.
+            CpuClock::Other(t, _) => {
+                t.thread.lock().clone().map(|td| rusage::thread(&td)).unwrap_or_default()
+            }
         };
         match self.which() {
             Which::Virt => u.utime,

@@ -44,8 +44,9 @@ pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         };
         copyout(addr + done as u64, &buf[..n])?;
         done += n;
-        // A short read (terminal line, pipe) ends the call.
-        if n < want {
+        // A short read (terminal line, pipe) ends the call; so does a stream with nothing
+        // more ready (a read that got data never blocks for more).
+        if n < want || done < len && f.poll(abi::poll::POLLIN) & abi::poll::POLLIN == 0 {
             break;
         }
     }

@@ -82,6 +82,9 @@ pub fn rt_sigprocmask(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
             _ => return Err(EINVAL),
         };
         crate::proc::signal::set_mask(l, new);
+        if new & !old != 0 {
+            signal::retarget(&l.proc, l);
+        }
     }
     if a[2] != 0 {
         copyout(a[2], &old.to_ne_bytes())?;
