@@ -28,7 +28,7 @@ use crate::vfs::namecache::NcHandle;
 use crate::vfs::nlookup::Ctx;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 pub use lwp::{curlwp, Lwp};
 
 /// Resource limits (RLIMIT_*), Linux numbering.
@@ -89,6 +89,8 @@ pub struct Proc {
     pub ids: SpinLock<Ids>,
     /// File creation mask.
     pub umask: AtomicU32,
+    /// Scheduling niceness, -20 (most favoured) to 19; the user scheduler reads it.
+    pub nice: AtomicI32,
     /// The command name (the executable's base name, 15 bytes at most).
     pub comm: SpinLock<Vec<u8>>,
     /// Where the executable was found (for /proc/self/exe).
@@ -174,6 +176,7 @@ impl Proc {
                 cred: SpinLock::new(Cred::root()),
                 ids: SpinLock::new(Ids::default()),
                 umask: AtomicU32::new(0o022),
+                nice: AtomicI32::new(0),
                 comm: SpinLock::new(Vec::new()),
                 exe: SpinLock::new(None),
                 sigacts: SpinLock::new([SigAction::default(); NSIG]),
@@ -212,6 +215,7 @@ impl Proc {
                 cred: SpinLock::new(self.cred.lock().clone()),
                 ids: SpinLock::new(*self.ids.lock()),
                 umask: AtomicU32::new(self.umask.load(Ordering::Relaxed)),
+                nice: AtomicI32::new(self.nice.load(Ordering::Relaxed)),
                 comm: SpinLock::new(self.comm.lock().clone()),
                 exe: SpinLock::new(self.exe.lock().clone()),
                 sigacts: SpinLock::new(*self.sigacts.lock()),
