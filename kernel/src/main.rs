@@ -22,6 +22,7 @@ mod lwkt;
 mod mem;
 mod panic;
 mod proc;
+mod sched;
 mod sync;
 mod syscall;
 mod time;
@@ -68,6 +69,7 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     // and IPIs arrive.
     x86_64::instructions::interrupts::enable();
     md::mp::start_aps(bi);
+    sched::init();
     vfs::rootfs::init(bi);
     dev::init();
     vfs::devfs::mount_at_boot();

@@ -22,6 +22,9 @@ pub fn hardclock() {
         super::crit::crit_exit_noyield();
     }
     super::sched::schedulerclock(gd);
+    if let Some(td) = super::sched::try_curthread() {
+        crate::sched::schedulerclock(gd.cpuid, td);
+    }
 }
 
 /// Samples the running thread for CPU accounting (DragonFly's statclock, folded into the

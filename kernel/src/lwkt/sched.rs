@@ -406,6 +406,15 @@ fn switch_inner() {
     crit_enter();
     gd.reqflags.fetch_and(!rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
     token::release_all(td);
+    // A process thread leaving its run queue gives its CPU's user slot to another lwp, and
+    // finishes its kernel work, once woken, above user priority (passive release).
+    if td.flags() & tdf::RUNQ == 0 {
+        if let Some(u) = td.user() {
+            if crate::sched::passive_release(&u.lwp) {
+                td.set_pri_raw(pri::KERN_USER);
+            }
+        }
+    }
     let ntd = choose(gd, td);
     if !core::ptr::eq(ntd, td) {
         bump(&gd.stats.switches);

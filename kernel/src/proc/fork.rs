@@ -55,6 +55,7 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
     clwp.sigmask.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
     clwp.cpumask.store(lwp.cpumask.load(Ordering::Relaxed), Ordering::Relaxed);
     *clwp.altstack.lock() = *lwp.altstack.lock();
+    crate::sched::forking(lwp, &clwp);
     if let Some(a) = opt.child_cleartid {
         clwp.clear_child_tid.store(a, Ordering::Relaxed);
     }
@@ -83,8 +84,9 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
         child.in_vfork.store(true, Ordering::Release);
     }
     let md = Box::new(md);
-    let cpu = super::thread::pick_cpu(clwp_mask);
-    let started = sched::create("proc", pri::USER_NORM, cpu, move || child_start(md, cframe));
+    let cpu = crate::sched::place_new(clwp_mask);
+    // In the kernel until its first return to user mode, where it takes a user slot.
+    let started = sched::create("proc", pri::KERN_USER, cpu, move || child_start(md, cframe));
     if started.is_none() {
         super::tree::discard(&child);
         return Err(EAGAIN);

@@ -41,6 +41,8 @@ pub struct Lwp {
     pub altstack: SpinLock<AltStack>,
     /// CPUs this thread may run on (sched_setaffinity); bit n = CPU n.
     pub cpumask: AtomicU64,
+    /// What the user scheduler keeps for it (recent CPU use, round-robin count).
+    pub us: crate::sched::priority::UschedData,
     /// set_tid_address / CLONE_CHILD_CLEARTID: where to store 0 and wake futex waiters when
     /// the thread ends.
     pub clear_child_tid: AtomicU64,
@@ -69,6 +71,7 @@ impl Lwp {
             sig: Pending::new(),
             altstack: SpinLock::new(AltStack { flags: SS_DISABLE, ..AltStack::default() }),
             cpumask: AtomicU64::new(u64::MAX),
+            us: crate::sched::priority::UschedData::new(),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             exiting: AtomicBool::new(false),

@@ -11,7 +11,7 @@ use crate::lwkt::thread::pri;
 use abi::errno::*;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 
 /// What a new thread starts with besides the caller's registers.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,22 +25,6 @@ pub struct ThreadOptions {
     pub settid: [Option<u64>; 2],
     /// CLONE_CHILD_CLEARTID.
     pub cleartid: Option<u64>,
-}
-
-/// Where the next new user thread goes: spread round the CPUs until a user scheduler
-/// balances them.
-static NEXT_CPU: AtomicUsize = AtomicUsize::new(0);
-
-/// The CPU a new user thread with affinity `mask` starts on.
-pub fn pick_cpu(mask: u64) -> Option<usize> {
-    let n = crate::lwkt::globaldata::ncpus().max(1);
-    for _ in 0..n {
-        let c = NEXT_CPU.fetch_add(1, Ordering::Relaxed) % n;
-        if c < 64 && mask & (1 << c) != 0 {
-            return Some(c);
-        }
-    }
-    None
 }
 
 /// clone(CLONE_THREAD | CLONE_VM | CLONE_SIGHAND ...): a new thread of the caller's process
@@ -71,8 +55,10 @@ pub fn create(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ThreadOptions) -> Result<u
     };
     let cframe = super::fork::child_frame(&md, frame, opt.stack, opt.tls);
     let md = Box::new(md);
-    let cpu = pick_cpu(new.cpumask.load(Ordering::Relaxed));
-    if sched::create("thread", pri::USER_NORM, cpu, move || super::fork::child_start(md, cframe)).is_none() {
+    crate::sched::forking(lwp, &new);
+    let cpu = crate::sched::place_new(new.cpumask.load(Ordering::Relaxed));
+    // In the kernel until its first return to user mode, where it takes a user slot.
+    if sched::create("thread", pri::KERN_USER, cpu, move || super::fork::child_start(md, cframe)).is_none() {
         undo(&new);
         return Err(EAGAIN);
     }

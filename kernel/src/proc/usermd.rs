@@ -186,7 +186,10 @@ pub fn switch_user_state(prev: &Thread, next: &Thread) {
 pub fn enter_pending(td: &Thread) {
     let Some(u) = td.user() else { return };
     let Some(frame) = u.start.lock().take() else { return };
+    // The thread's registers go live before anything can switch it out (the switch saves
+    // whatever is live into its state); then a user slot, which may park or move it.
     u.load();
+    crate::sched::userexit(&u.lwp);
     // SAFETY: the frame was built by fork or the PID 1 start from checked user addresses and
     // user selectors; this stack has nothing above the thread start, which never resumes.
     unsafe { enter_user(&frame) }

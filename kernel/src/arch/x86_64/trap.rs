@@ -151,6 +151,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             }
             signal::force(lwp, sig, signal::fault_info(sig, frame.vector, frame.error, cr2, frame.rip));
             signal::deliver(lwp, frame);
+            crate::sched::userexit(lwp);
             x86_64::instructions::interrupts::disable();
             return;
         }
@@ -173,13 +174,16 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             super::intr::dispatch(frame);
             // Back to user mode: a signal another CPU posted is acted on now, not at the
             // process's next system call.
+            // Then the user scheduler: a round robin the tick asked for, a kernel thread
+            // that became runnable, a slot another lwp took (userexit).
             if frame.cs & 3 == 3 {
                 if let Some(lwp) = crate::proc::curlwp() {
+                    x86_64::instructions::interrupts::enable();
                     if crate::proc::signal::deliverable(lwp) {
-                        x86_64::instructions::interrupts::enable();
                         crate::proc::signal::deliver(lwp, frame);
-                        x86_64::instructions::interrupts::disable();
                     }
+                    crate::sched::userexit(lwp);
+                    x86_64::instructions::interrupts::disable();
                 }
             }
         }

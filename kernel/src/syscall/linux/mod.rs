@@ -75,18 +75,14 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
             frame.rax as i64
         );
     }
-    // Return to user mode is where a thread that should give the CPU away does so, and
-    // where pending signals are acted on.
-    let gd = crate::lwkt::globaldata::mycpu();
-    if gd.reqflags.load(Ordering::Relaxed) & crate::lwkt::globaldata::rqf::AST_LWKT_RESCHED != 0 {
-        crate::lwkt::sched::yield_now();
-    }
+    // Return to user mode is where pending signals are acted on, and where the thread
+    // gives the CPU away or waits for its user slot (userexit).
     if crate::proc::signal::deliverable(lwp) || restart == Some(Restart::Block) {
         crate::proc::signal::deliver_after(lwp, frame, restart);
     }
     // A temporary mask no handler frame took goes now (ppoll, pselect6, epoll_pwait).
     crate::proc::signal::restore_saved_mask(lwp);
-    threads::honour_affinity(lwp);
+    crate::sched::userexit(lwp);
     x86_64::instructions::interrupts::disable();
 }
 

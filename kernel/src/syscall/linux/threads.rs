@@ -102,7 +102,7 @@ pub fn sched_getaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 }
 
 /// sched_setaffinity(pid, size, mask): where the thread may run. A thread outside its new
-/// set moves at its next return to user mode. EINVAL when no online CPU is left.
+/// set moves at its next return to user mode (the user scheduler's acquire). EINVAL when no online CPU is left.
 pub fn sched_setaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let t = affinity_target(l, a[0])?;
     let mut b = [0u8; 8];
@@ -117,16 +117,6 @@ pub fn sched_setaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         crate::proc::signal::notify_lwp(&t);
     }
     Ok(0)
-}
-
-/// On the way back to user mode: a thread whose affinity excludes this CPU moves to the
-/// first CPU it allows.
-pub fn honour_affinity(l: &Lwp) {
-    let mask = l.cpumask.load(Ordering::Relaxed);
-    let cpu = crate::lwkt::globaldata::mycpu().cpuid;
-    if cpu < 64 && mask & (1 << cpu) == 0 && mask & online_mask() != 0 {
-        crate::lwkt::sched::migrate((mask & online_mask()).trailing_zeros() as usize);
-    }
 }
 
 /// get_robust_list(tid, head, len): the robust-futex list head a thread registered (0: the
