@@ -313,7 +313,10 @@ pub(super) fn schedulerclock(gd: &GlobalData) {
     // SAFETY: called from the clock interrupt on this CPU with interrupts off.
     let s = unsafe { gd.sched.get() };
     super::loadavg::tick(gd, s.runq.iter().map(|q| q.len() as u64).sum());
-    if s.runq[td.pri() as usize].len() > 1 {
+    // Equal-priority peers get a turn; a better thread queued behind the running one (it
+    // lowered its priority, or a wakeup's request was consumed) gets the CPU.
+    let higher = s.mask.checked_shr(td.pri() + 1).unwrap_or(0) != 0;
+    if s.runq[td.pri() as usize].len() > 1 || higher {
         gd.reqflags.fetch_or(rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
     }
 }
@@ -337,6 +340,10 @@ pub fn set_pri_self(p: u32) {
     td.set_pri_raw(p);
     if queued {
         s.enqueue(td);
+    }
+    // Lowered below a queued thread: that one must get the CPU at the next chance.
+    if s.mask.checked_shr(p + 1).unwrap_or(0) != 0 {
+        gd.reqflags.fetch_or(rqf::AST_LWKT_RESCHED, Ordering::Relaxed);
     }
 }
 

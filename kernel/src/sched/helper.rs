@@ -45,8 +45,19 @@ fn run(cpu: usize) {
 /// With this CPU's slot free, takes a waiting lwp that may run here from elsewhere, pulls
 /// its thread over and lets it run. True when it moved one.
 fn pull(cpu: usize) -> bool {
-    if pcpu(cpu).st.lock().cur.is_some() {
-        return false;
+    {
+        let _c = crate::lwkt::crit::crit();
+        let mut st = pcpu(cpu).st.lock();
+        if st.cur.is_some() {
+            return false;
+        }
+        // Someone waiting here already (put back by a pull that failed, or queued while
+        // the slot was changing hands): that one first.
+        if let Some(next) = super::select_curproc(cpu, &mut st) {
+            drop(st);
+            super::run_thread_of(&next);
+            return true;
+        }
     }
     let Some(lwp) = policy().steal(cpu) else { return false };
     let td = lwp.thread.lock().clone();
@@ -55,9 +66,14 @@ fn pull(cpu: usize) -> bool {
         // It could not be moved (it is on its way out): back to a queue of the CPU that
         // owns it, where that CPU's scheduler finds it.
         let home = td.gd().cpuid;
-        let mut st = pcpu(home).st.lock();
-        let band = band_of(&lwp, now());
-        policy().enqueue(home, &mut st, lwp, band);
+        {
+            let _c = crate::lwkt::crit::crit();
+            let mut st = pcpu(home).st.lock();
+            let band = band_of(&lwp, now());
+            policy().enqueue(home, &mut st, lwp, band);
+        }
+        // Its home CPU may have gone idle meanwhile: its helper takes it from there.
+        wake(home);
         return false;
     }
     PULLS.fetch_add(1, Ordering::Relaxed);
