@@ -23,6 +23,8 @@ pub fn scenarios() -> Vec<Scenario> {
     };
     // Threaded programs run on four CPUs, where their threads really run at once.
     let smp4 = |name, cmdline, check| Scenario { smp: 4, ..run(name, cmdline, check) };
+    // The scheduler's nice test pins itself to CPU 0 with a second CPU beside it.
+    let smp2 = |name, cmdline, check| Scenario { smp: 2, ..run(name, cmdline, check) };
     vec![
         run("conformance-hello-musl", "log=warn init=/bin/hello-musl", hello),
         run("conformance-exit_status-musl", "log=warn init=/bin/exit_status-musl -- 42", exit_status),
@@ -45,6 +47,8 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-epoll-musl", "log=warn init=/bin/epoll-musl", epoll),
         run("conformance-locks_sigfd-musl", "log=warn init=/bin/locks_sigfd-musl", locks_sigfd),
         run("conformance-sched_control-musl", "log=warn init=/bin/sched_control-musl", sched_control),
+        smp4("conformance-sched_share-musl", "log=warn init=/bin/sched_share-musl", sched_share),
+        smp2("conformance-sched_nice-musl", "log=warn init=/bin/sched_nice-musl", sched_nice),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -63,6 +67,8 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-epoll-glibc", "log=warn init=/bin/epoll-glibc", epoll),
         run("conformance-locks_sigfd-glibc", "log=warn init=/bin/locks_sigfd-glibc", locks_sigfd),
         run("conformance-sched_control-glibc", "log=warn init=/bin/sched_control-glibc", sched_control),
+        smp4("conformance-sched_share-glibc", "log=warn init=/bin/sched_share-glibc", sched_share),
+        smp2("conformance-sched_nice-glibc", "log=warn init=/bin/sched_nice-glibc", sched_nice),
     ]
 }
 
@@ -401,6 +407,26 @@ fn sched_control(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+/// The scheduler's acceptance lines (the `# ` lines with the raw figures are not judged).
+fn sched_share(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "share: every child got between 15% and 35% of the CPU time: 1".to_string(),
+        "cpus: the children ran on min(4, online CPUs) different CPUs: 1".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+/// Niceness weighs in the CPU time of two children sharing one CPU; the wake-up latency line
+/// is a figure, not judged.
+fn sched_nice(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "nice: the nice 10 child ran too: 1".to_string(),
+        "nice: the nice 0 child got more than twice the CPU time of the nice 10 one: 1".into(),
+        "sched_nice: done".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn ids(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = [
         "start: uid 0 euid 0 gid 0".to_string(),
@@ -516,7 +542,7 @@ mod tests {
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
                 | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" | "locks_sigfd"
-                | "sched_control" => &[],
+                | "sched_control" | "sched_share" | "sched_nice" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
