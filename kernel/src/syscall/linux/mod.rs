@@ -11,6 +11,7 @@ mod misc;
 mod mounts;
 mod names;
 mod priority;
+mod priority_tests;
 mod proc;
 mod readiness;
 mod rusage;

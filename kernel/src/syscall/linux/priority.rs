@@ -102,8 +102,8 @@ pub fn setpriority(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     result
 }
 
-/// Gives `p` niceness `nice` if the caller may.
-fn set_one(l: &Lwp, p: &Proc, nice: i32) -> Result<(), i32> {
+/// Gives `p` niceness `nice` if the caller may (EPERM, EACCES as setpriority says).
+pub(super) fn set_one(l: &Lwp, p: &Proc, nice: i32) -> Result<(), i32> {
     may_change(l, p)?;
     if nice < p.nice.load(Ordering::Relaxed) && !can_nice(l, p, nice) {
         return Err(EACCES);
