@@ -23,6 +23,8 @@ pub fn scenarios() -> Vec<Scenario> {
     };
     // Threaded programs run on four CPUs, where their threads really run at once.
     let smp4 = |name, cmdline, check| Scenario { smp: 4, ..run(name, cmdline, check) };
+    // The scheduler's nice test pins itself to CPU 0 with a second CPU beside it.
+    let smp2 = |name, cmdline, check| Scenario { smp: 2, ..run(name, cmdline, check) };
     vec![
         run("conformance-hello-musl", "log=warn init=/bin/hello-musl", hello),
         run("conformance-exit_status-musl", "log=warn init=/bin/exit_status-musl -- 42", exit_status),
@@ -44,6 +46,9 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
         run("conformance-epoll-musl", "log=warn init=/bin/epoll-musl", epoll),
         run("conformance-locks_sigfd-musl", "log=warn init=/bin/locks_sigfd-musl", locks_sigfd),
+        run("conformance-sched_control-musl", "log=warn init=/bin/sched_control-musl", sched_control),
+        smp4("conformance-sched_share-musl", "log=warn init=/bin/sched_share-musl", sched_share),
+        smp2("conformance-sched_nice-musl", "log=warn init=/bin/sched_nice-musl", sched_nice),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -61,6 +66,9 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
         run("conformance-epoll-glibc", "log=warn init=/bin/epoll-glibc", epoll),
         run("conformance-locks_sigfd-glibc", "log=warn init=/bin/locks_sigfd-glibc", locks_sigfd),
+        run("conformance-sched_control-glibc", "log=warn init=/bin/sched_control-glibc", sched_control),
+        smp4("conformance-sched_share-glibc", "log=warn init=/bin/sched_share-glibc", sched_share),
+        smp2("conformance-sched_nice-glibc", "log=warn init=/bin/sched_nice-glibc", sched_nice),
     ]
 }
 
@@ -353,6 +361,72 @@ fn locks_sigfd(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
+/// What tests/conformance/sched_control.c prints on Linux 6.18 (the same with both libcs).
+const SCHED_CONTROL_LINES: &[&str] = &[
+    "getpriority: 0, raw 20",
+    "setpriority 5: 0, now 5, raw 15",
+    "nice(3): 8, now 8",
+    "nice(100): 19, now 19",
+    "setpriority -100 as root: 0, now -20",
+    "setpriority 100: 0, now 19",
+    "stat: priority 23 nice 3",
+    "errors: which -1 EINVAL, get which -1 EINVAL, no pid -1 ESRCH, no group -1 ESRCH, no user -1 ESRCH",
+    "fork: child nice 7, stat priority 27 nice 7",
+    "pgrp: set 0, group 4, member 4, lowest 2, first 4, own group 0",
+    "user: before 0, set 0, both 1, lowest 3, caller 0",
+    "unprivileged: raise 0, lower -1 EACCES, nice(-1) -1 EPERM, other user's -1 EPERM, read other's 0, fifo -1 EPERM, setattr 11 -1 EPERM, setattr 14 0, idle 0, back -1 EPERM, parent's policy -1 EPERM, now 14",
+    "range: other 0-0 fifo 1-99 rr 1-99 batch 0-0 idle 0-0",
+    "range of a bad policy: -1 EINVAL, -1 EINVAL",
+    "start: policy 0, param 0",
+    "batch 0 -> 3, idle 0 -> 5, other 0 -> 0",
+    "errors: other prio 1 -1 EINVAL, fifo prio 0 -1 EINVAL, fifo 100 -1 EINVAL, fifo -1 -1 EINVAL, policy 42 -1 EINVAL, pid -1 -1 EINVAL, no pid -1 ESRCH, null param -1 EINVAL, getsched -1 -1 EINVAL, getsched no pid -1 ESRCH, getparam null -1 EINVAL, setparam other 5 -1 EINVAL",
+    "rr_get_interval other: 0, under a second 1",
+    "rr_get_interval errors: -1 EINVAL, -1 ESRCH, -1 EFAULT",
+    "fifo 10: 0, policy 1, param 10, slice 0.000000000, stat -11 0",
+    "setparam 20: 0, policy 1, param 20",
+    "rr 5: 0, policy 2, param 5, slice 0.100000000",
+    "reset-on-fork 1: 0, policy 0x40000001",
+    "  child: policy 0, param 0, nice 0",
+    "reset-on-fork 3: 0, policy 0x40000003",
+    "  child: policy 3, param 0, nice 0",
+    "back to other: policy 0, nice 0",
+    "getattr: 0, size 56, policy 0, flags 0, nice 0, priority 0",
+    "setattr batch nice 4: 0, policy 3, nice 4",
+    "getattr 48: 0, size 48, policy 3, nice 4",
+    "setattr size 0 nice -100: 0, policy 0, nice -20",
+    "setattr keep policy nice 2: 0, policy 0, nice 2",
+    "setattr fifo 30: 0, getattr 0, policy 1, flags 1, nice 0, priority 30, getsched 0x40000001",
+    "setattr sizes: 20 -1 E2BIG (size 56), 64 zeros 0 (nice 1), 64 junk -1 E2BIG (size 56), 8192 -1 E2BIG",
+    "setattr errors: flags -1 EINVAL, sched_flags -1 EINVAL, policy 42 -1 EINVAL, null -1 EINVAL, pid -1 -1 EINVAL, no pid -1 ESRCH",
+    "getattr errors: size 40 -1 EINVAL, size 8192 -1 EINVAL, flags -1 EINVAL, null -1 EINVAL, no pid -1 ESRCH",
+    "sched_control: done",
+];
+
+fn sched_control(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want: Vec<String> = SCHED_CONTROL_LINES.iter().map(|l| l.to_string()).collect();
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+/// The scheduler's acceptance lines (the `# ` lines with the raw figures are not judged).
+fn sched_share(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "share: every child got between 15% and 35% of the CPU time: 1".to_string(),
+        "cpus: the children ran on min(4, online CPUs) different CPUs: 1".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+/// Niceness weighs in the CPU time of two children sharing one CPU; the wake-up latency line
+/// is a figure, not judged.
+fn sched_nice(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "nice: the nice 10 child ran too: 1".to_string(),
+        "nice: the nice 0 child got more than twice the CPU time of the nice 10 one: 1".into(),
+        "sched_nice: done".into(),
+    ];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
 fn ids(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = [
         "start: uid 0 euid 0 gid 0".to_string(),
@@ -467,7 +541,8 @@ mod tests {
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
-                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" | "locks_sigfd" => &[],
+                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" | "locks_sigfd"
+                | "sched_control" | "sched_share" | "sched_nice" => &[],
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -54,6 +54,9 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
     let clwp = Lwp::first(child.clone());
     clwp.sigmask.store(lwp.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
     clwp.cpumask.store(lwp.cpumask.load(Ordering::Relaxed), Ordering::Relaxed);
+    let policy = lwp.sched.get();
+    clwp.sched.set(policy.inherited());
+    child.nice.store(policy.inherited_nice(parent.nice.load(Ordering::Relaxed)), Ordering::Relaxed);
     *clwp.altstack.lock() = *lwp.altstack.lock();
     crate::sched::forking(lwp, &clwp);
     if let Some(a) = opt.child_cleartid {

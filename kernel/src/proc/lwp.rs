@@ -39,6 +39,8 @@ pub struct Lwp {
     pub sig: Pending,
     /// The alternate signal stack.
     pub altstack: SpinLock<AltStack>,
+    /// Scheduling policy (sched_setscheduler), per thread as on Linux.
+    pub sched: super::schedpolicy::SchedPolicy,
     /// CPUs this thread may run on (sched_setaffinity); bit n = CPU n.
     pub cpumask: AtomicU64,
     /// What the user scheduler keeps for it (recent CPU use, round-robin count).
@@ -70,6 +72,7 @@ impl Lwp {
             real_blocked: AtomicU64::new(0),
             sig: Pending::new(),
             altstack: SpinLock::new(AltStack { flags: SS_DISABLE, ..AltStack::default() }),
+            sched: super::schedpolicy::SchedPolicy::new(),
             cpumask: AtomicU64::new(u64::MAX),
             us: crate::sched::priority::UschedData::new(),
             clear_child_tid: AtomicU64::new(0),

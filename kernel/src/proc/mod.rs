@@ -15,6 +15,7 @@ pub mod lwp;
 pub mod oom;
 pub mod restart;
 pub mod rusage;
+pub mod schedpolicy;
 pub mod signal;
 pub mod thread;
 pub mod timers;
@@ -151,10 +152,15 @@ fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
     const RLIMIT_STACK: usize = 3;
     const RLIMIT_NOFILE: usize = 7;
     const RLIMIT_CORE: usize = 4;
+    const RLIMIT_NICE: usize = 13;
+    const RLIMIT_RTPRIO: usize = 14;
     r[RLIMIT_STACK] = (8 << 20, RLIM_INFINITY);
     // Linux starts init with no core files (and none are written here).
     r[RLIMIT_CORE] = (0, RLIM_INFINITY);
     r[RLIMIT_NOFILE] = (1024, 4096);
+    // As Linux: without privilege, no niceness below 0 and no real-time priority.
+    r[RLIMIT_NICE] = (0, 0);
+    r[RLIMIT_RTPRIO] = (0, 0);
     r
 }
 

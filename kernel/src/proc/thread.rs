@@ -40,6 +40,8 @@ pub fn create(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ThreadOptions) -> Result<u
         tree::remove_thread(new.tid());
     };
     new.cpumask.store(lwp.cpumask.load(Ordering::Relaxed), Ordering::Relaxed);
+    // The niceness is the process's, so reset-on-fork leaves it alone for a thread.
+    new.sched.set(lwp.sched.get().inherited());
     if let Some(a) = opt.cleartid {
         new.clear_child_tid.store(a, Ordering::Relaxed);
     }

@@ -3,8 +3,8 @@
 //! implemented or partial have a handler here.
 use super::Handler;
 use super::{
-    event, file, ids, lifecycle, mem, misc, mounts, names, proc, readiness, rusage, signalfd, signals,
-    threads, time, timers,
+    event, file, ids, lifecycle, mem, misc, mounts, names, priority, proc, readiness, rusage, schedparam,
+    signalfd, signals, threads, time, timers,
 };
 use abi::linux::syscalls::nr;
 
@@ -118,6 +118,17 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::access, file::access),
     (nr::pipe, file::pipe),
     (nr::sched_yield, misc::sched_yield),
+    (nr::getpriority, priority::getpriority),
+    (nr::setpriority, priority::setpriority),
+    (nr::sched_setscheduler, schedparam::sched_setscheduler),
+    (nr::sched_getscheduler, schedparam::sched_getscheduler),
+    (nr::sched_setparam, schedparam::sched_setparam),
+    (nr::sched_getparam, schedparam::sched_getparam),
+    (nr::sched_setattr, schedparam::sched_setattr),
+    (nr::sched_getattr, schedparam::sched_getattr),
+    (nr::sched_get_priority_max, schedparam::sched_get_priority_max),
+    (nr::sched_get_priority_min, schedparam::sched_get_priority_min),
+    (nr::sched_rr_get_interval, schedparam::sched_rr_get_interval),
     (nr::mremap, mem::mremap),
     (nr::madvise, mem::madvise),
     (nr::dup, file::dup),

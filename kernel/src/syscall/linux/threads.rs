@@ -71,8 +71,8 @@ pub fn futex(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     }
 }
 
-/// The thread a pid argument of the affinity calls names (0: the caller).
-fn affinity_target(l: &Arc<Lwp>, pid: u64) -> Result<Arc<Lwp>, i32> {
+/// The thread a pid argument of the affinity and sched_* calls names (0: the caller).
+pub(super) fn thread_target(l: &Arc<Lwp>, pid: u64) -> Result<Arc<Lwp>, i32> {
     match pid as i32 {
         0 => Ok(l.clone()),
         p if p > 0 => tree::find_thread(None, p as u32).ok_or(ESRCH),
@@ -92,7 +92,7 @@ fn online_mask() -> u64 {
 /// sched_getaffinity(pid, size, mask): the CPUs the thread may run on. Returns the bytes
 /// written (8).
 pub fn sched_getaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let t = affinity_target(l, a[0])?;
+    let t = thread_target(l, a[0])?;
     if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(EINVAL);
     }
@@ -104,7 +104,7 @@ pub fn sched_getaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 /// sched_setaffinity(pid, size, mask): where the thread may run. A thread outside its new
 /// set moves at its next return to user mode (the user scheduler's acquire). EINVAL when no online CPU is left.
 pub fn sched_setaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let t = affinity_target(l, a[0])?;
+    let t = thread_target(l, a[0])?;
     let mut b = [0u8; 8];
     let n = (a[1] as usize).min(8);
     copyin(&mut b[..n], a[2])?;

@@ -52,6 +52,18 @@ fn blocked(p: &Proc) -> u64 {
     p.lwps().first().map_or(0, |l| l.sigmask.load(Ordering::Relaxed))
 }
 
+/// Fields 18 and 19 of stat, the first live thread's: a time-sharing thread's priority is
+/// 20 + its niceness, a real-time one's -1 - its real-time priority.
+fn priority(p: &Proc) -> (i64, i64) {
+    let nice = i64::from(p.nice.load(Ordering::Relaxed));
+    let policy = p.lwps().first().map(|l| l.sched.get()).unwrap_or_default();
+    if crate::proc::schedpolicy::is_rt(policy.policy) {
+        (-1 - i64::from(policy.priority), nice)
+    } else {
+        (20 + nice, nice)
+    }
+}
+
 /// The address space of a live process.
 fn vm(p: &Proc) -> Option<Arc<VmSpace>> {
     if p.zombie.lock().is_some() {
@@ -129,6 +141,7 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     let rsslim = p.rlimits.lock()[RLIMIT_RSS].0;
     let cpu = first_thread(p).map_or(0, |td| td.gd().cpuid);
     let exit_code = p.zombie.lock().unwrap_or(0);
+    let (prio, nice) = priority(p);
     let live = vs.is_some();
     // Linux zeroes the memory layout fields of a process without an mm.
     let (arg_start, arg_end, env_start, env_end) =
@@ -139,12 +152,14 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        ") {} {} {} {} 0 -1 0 {} 0 0 0 0 0 0 0 20 0 1 0 0 {} 0 {} 0 0 0 0 0 {} {} {} {} 0 0 0 {} {} 0 0 0 0 0 0 0 {} {} {} {} {} {}",
+        ") {} {} {} {} 0 -1 0 {} 0 0 0 0 0 0 0 {} {} 1 0 0 {} 0 {} 0 0 0 0 0 {} {} {} {} 0 0 0 {} {} 0 0 0 0 0 0 0 {} {} {} {} {} {}",
         state,
         p.ppid.load(Ordering::Relaxed),
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
         faults,
+        prio,
+        nice,
         vsize(vs.as_ref()),
         rsslim,
         pending,
