@@ -69,6 +69,17 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-sched_control-glibc", "log=warn init=/bin/sched_control-glibc", sched_control),
         smp4("conformance-sched_share-glibc", "log=warn init=/bin/sched_share-glibc", sched_share),
         smp2("conformance-sched_nice-glibc", "log=warn init=/bin/sched_nice-glibc", sched_nice),
+        // The same scheduler checks under usched_bsd4, the boot-time alternative.
+        smp4(
+            "conformance-sched_share-musl-bsd4",
+            "log=warn usched=bsd4 init=/bin/sched_share-musl",
+            sched_share,
+        ),
+        smp2(
+            "conformance-sched_nice-musl-bsd4",
+            "log=warn usched=bsd4 init=/bin/sched_nice-musl",
+            sched_nice,
+        ),
     ]
 }
 
@@ -532,9 +543,13 @@ mod tests {
 
     #[test]
     fn command_lines_are_what_init_cmdline_builds() {
-        let words = vec![init::DEFAULT_KERNEL_WORDS.to_string()];
         for s in scenarios().into_iter().filter(|s| !s.name.contains("busybox")) {
-            let (prog, libc) = s.name.trim_start_matches("conformance-").rsplit_once('-').unwrap();
+            // A `-bsd4` run boots the other user scheduler.
+            let (name, words) = match s.name.strip_suffix("-bsd4") {
+                Some(n) => (n, vec![init::DEFAULT_KERNEL_WORDS.to_string(), "usched=bsd4".to_string()]),
+                None => (s.name, vec![init::DEFAULT_KERNEL_WORDS.to_string()]),
+            };
+            let (prog, libc) = name.trim_start_matches("conformance-").rsplit_once('-').unwrap();
             let args: &[&str] = match prog {
                 "hello" => &[],
                 "exit_status" => &["42"],

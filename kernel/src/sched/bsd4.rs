@@ -33,8 +33,8 @@ impl Usched for Bsd4 {
         "bsd4"
     }
 
-    fn enqueue(&self, _cpu: usize, _st: &mut PcpuState, lwp: Arc<Lwp>, band: usize) {
-        if self.queue.lock().push(lwp, band).is_err() {
+    fn enqueue(&self, _cpu: usize, _st: &mut PcpuState, lwp: Arc<Lwp>, band: usize, front: bool) {
+        if self.queue.lock().push(lwp, band, front).is_err() {
             log::warn!("usched: run queue full");
             return;
         }

@@ -29,10 +29,10 @@ impl Usched for Dfly {
         "dfly"
     }
 
-    fn enqueue(&self, _cpu: usize, st: &mut PcpuState, lwp: Arc<Lwp>, band: usize) {
+    fn enqueue(&self, _cpu: usize, st: &mut PcpuState, lwp: Arc<Lwp>, band: usize, front: bool) {
         // A queue that cannot grow leaves the lwp unqueued: it then waits until the slot
         // holder next gives a turn and its own acquire tries again.
-        if st.queue.push(lwp, band).is_err() {
+        if st.queue.push(lwp, band, front).is_err() {
             log::warn!("usched: run queue full");
         }
     }

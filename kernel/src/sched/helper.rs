@@ -70,7 +70,7 @@ fn pull(cpu: usize) -> bool {
             let _c = crate::lwkt::crit::crit();
             let mut st = pcpu(home).st.lock();
             let band = band_of(&lwp, now());
-            policy().enqueue(home, &mut st, lwp, band);
+            policy().enqueue(home, &mut st, lwp, band, true);
         }
         // Its home CPU may have gone idle meanwhile: its helper takes it from there.
         wake(home);
@@ -88,7 +88,7 @@ fn pull(cpu: usize) -> bool {
         lwkt::schedule(&td);
     } else {
         // The slot filled meanwhile: it waits here (this CPU owns it now).
-        policy().enqueue(cpu, &mut st, lwp, band);
+        policy().enqueue(cpu, &mut st, lwp, band, true);
     }
     true
 }

@@ -80,7 +80,9 @@ pub trait Usched: Sync {
     fn name(&self) -> &'static str;
     /// `lwp`, on CPU `cpu` and not to run now, waits for a slot (setrunqueue). Called in a
     /// critical section with `cpu`'s state locked, before the thread deschedules itself.
-    fn enqueue(&self, cpu: usize, st: &mut PcpuState, lwp: Arc<Lwp>, band: usize);
+    /// `front`: it comes back from a sleep, and goes ahead of its band's CPU-bound lwps
+    /// (which take turns at the back), so a sleeper's wakeup waits at most for one slice.
+    fn enqueue(&self, cpu: usize, st: &mut PcpuState, lwp: Arc<Lwp>, band: usize, front: bool);
     /// CPU `cpu`'s slot is free: the best waiting lwp this CPU owns the thread of, if any
     /// (select_curproc; a remote one is left to the helper, which can pull it). `cpu`'s
     /// state is locked.
@@ -199,7 +201,9 @@ pub fn passive_release(lwp: &Lwp) -> bool {
 /// user slot. Interrupts enabled, no spinlock held.
 pub fn userexit(lwp: &Arc<Lwp>) {
     let td = lwkt::curthread();
-    if td.pri() != pri::USER_NORM {
+    // Above user priority: it slept in the kernel (or is new).
+    let woke = td.pri() != pri::USER_NORM;
+    if woke {
         lwkt::set_pri_self(pri::USER_NORM);
     }
     for _ in 0..1000 {
@@ -207,7 +211,7 @@ pub fn userexit(lwp: &Arc<Lwp>) {
         if pcpu(cpu).resched.swap(false, Ordering::AcqRel) {
             give_turn(cpu, lwp);
         }
-        acquire_curproc(lwp);
+        acquire_curproc(lwp, woke);
         if mycpu().reqflags.load(Ordering::Relaxed) & crate::lwkt::globaldata::rqf::AST_LWKT_RESCHED == 0 {
             return;
         }
@@ -226,7 +230,7 @@ fn give_turn(cpu: usize, lwp: &Arc<Lwp>) {
             return;
         }
         st.cur = None;
-        policy().enqueue(cpu, &mut st, lwp.clone(), band_of(lwp, now()));
+        policy().enqueue(cpu, &mut st, lwp.clone(), band_of(lwp, now()), false);
         select_curproc(cpu, &mut st)
     };
     match next {
@@ -249,9 +253,9 @@ fn park() {
 }
 
 /// acquire_curproc: returns once `lwp` holds the user slot of the CPU it runs on, taking a
-/// free slot, taking a worse lwp's, or waiting in the queue; moves to another CPU first if
-/// this one is outside its affinity.
-fn acquire_curproc(lwp: &Arc<Lwp>) {
+/// free slot, taking a worse lwp's, or waiting in the queue (ahead of its band if it
+/// `woke` from a sleep); moves to another CPU first if this one is outside its affinity.
+fn acquire_curproc(lwp: &Arc<Lwp>, woke: bool) {
     for _ in 0..1_000_000 {
         let cpu = mycpu().cpuid;
         if !allowed(lwp, cpu) {
@@ -278,7 +282,7 @@ fn acquire_curproc(lwp: &Arc<Lwp>) {
             lwp.us.rrcount.store(0, Ordering::Relaxed);
             return;
         }
-        policy().enqueue(cpu, &mut st, lwp.clone(), band);
+        policy().enqueue(cpu, &mut st, lwp.clone(), band, woke);
         drop(st);
         park();
     }

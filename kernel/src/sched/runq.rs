@@ -33,12 +33,16 @@ impl RunQ {
         self.count
     }
 
-    /// Queues `lwp` at the back of band `idx` (clamped to the last band). ENOMEM when the
-    /// queue cannot grow.
-    pub fn push(&mut self, lwp: Arc<Lwp>, idx: usize) -> Result<(), i32> {
+    /// Queues `lwp` in band `idx` (clamped to the last band), at the back, or at the front
+    /// for one coming back from a sleep. ENOMEM when the queue cannot grow.
+    pub fn push(&mut self, lwp: Arc<Lwp>, idx: usize, front: bool) -> Result<(), i32> {
         let i = idx.min(NQS - 1);
         self.qs[i].try_reserve(1).map_err(|_| abi::errno::ENOMEM)?;
-        self.qs[i].push_back(lwp);
+        if front {
+            self.qs[i].push_front(lwp);
+        } else {
+            self.qs[i].push_back(lwp);
+        }
         self.mask |= 1 << i;
         self.count += 1;
         Ok(())
