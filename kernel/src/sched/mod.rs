@@ -258,6 +258,12 @@ fn park() {
 fn acquire_curproc(lwp: &Arc<Lwp>, woke: bool) {
     for _ in 0..1_000_000 {
         let cpu = mycpu().cpuid;
+        // A rebalancing tick sent it to a less loaded CPU.
+        let to = lwp.us.move_to.swap(priority::NO_CPU, Ordering::AcqRel) as usize;
+        if to != cpu && to < cpus() && allowed(lwp, to) {
+            lwkt::migrate(to);
+            continue;
+        }
         if !allowed(lwp, cpu) {
             let mask = lwp.cpumask.load(Ordering::Relaxed);
             if let Some(to) = policy().place_new(mask) {
@@ -284,6 +290,10 @@ fn acquire_curproc(lwp: &Arc<Lwp>, woke: bool) {
         }
         policy().enqueue(cpu, &mut st, lwp.clone(), band, woke);
         drop(st);
+        // A CPU with a free slot that may run it comes and takes it (wakeup placement).
+        if let Some(c) = (0..cpus()).find(|&c| c != cpu && allowed(lwp, c) && slot_free(c)) {
+            helper::wake(c);
+        }
         park();
     }
     log::warn!("usched: lwp {} could not get a user slot", lwp.tid());
@@ -317,9 +327,46 @@ pub fn schedulerclock(cpu: usize, td: &Thread) {
     }
     if now % priority::DECAY_PERIOD == cpu as u64 % priority::DECAY_PERIOD {
         policy().rebucket(cpu, now);
+        rebalance(cpu);
         if idle {
             helper::wake(cpu);
         }
+    }
+}
+
+/// Whether CPU `c`'s user slot is free (a racy look, for hints).
+fn slot_free(c: usize) -> bool {
+    pcpu(c).st.try_lock().is_some_and(|st| st.cur.is_none())
+}
+
+/// A CPU's user load: its slot holder and its waiting lwps (a racy look).
+fn load(c: usize) -> usize {
+    pcpu(c).st.try_lock().map_or(usize::MAX, |st| st.cur.is_some() as usize + st.queue.len())
+}
+
+/// The periodic rebalance (usched_dfly's schedulerclock pull, done as a push): a CPU with
+/// at least two more lwps than the least loaded one sends one of its waiting lwps there.
+/// The lwp runs briefly here to move (push migration), then asks for a slot there. From
+/// the tick; only the dfly policy keeps per-CPU queues to balance.
+fn rebalance(cpu: usize) {
+    if WHICH.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    let mine = load(cpu);
+    if mine == usize::MAX || mine < 3 {
+        return;
+    }
+    let Some((to, theirs)) = (0..cpus()).filter(|&c| c != cpu).map(|c| (c, load(c))).min_by_key(|&(_, l)| l)
+    else {
+        return;
+    };
+    if theirs == usize::MAX || theirs + 2 > mine {
+        return;
+    }
+    let moving = pcpu(cpu).st.try_lock().and_then(|mut st| st.queue.pop_best_where(|l| allowed(l, to)));
+    if let Some(lwp) = moving {
+        lwp.us.move_to.store(to as u32, Ordering::Release);
+        run_thread_of(&lwp);
     }
 }
 

@@ -35,7 +35,13 @@ pub struct UschedData {
     decayed: AtomicU64,
     /// Ticks run since it last took the CPU's user slot (round robin).
     pub rrcount: AtomicU32,
+    /// A CPU a rebalancing tick sent it to (it moves there before asking for a slot);
+    /// `NO_CPU` when none.
+    pub move_to: AtomicU32,
 }
+
+/// `move_to` when no move is asked for.
+pub const NO_CPU: u32 = u32::MAX;
 
 impl Default for UschedData {
     fn default() -> Self {
@@ -46,7 +52,12 @@ impl Default for UschedData {
 impl UschedData {
     /// A new lwp: no CPU used yet.
     pub const fn new() -> UschedData {
-        UschedData { estcpu: AtomicU32::new(0), decayed: AtomicU64::new(0), rrcount: AtomicU32::new(0) }
+        UschedData {
+            estcpu: AtomicU32::new(0),
+            decayed: AtomicU64::new(0),
+            rrcount: AtomicU32::new(0),
+            move_to: AtomicU32::new(NO_CPU),
+        }
     }
 
     /// A child starts with its parent's recent use (DragonFly's heuristic_forking: a fork

@@ -86,23 +86,24 @@ fn btime() -> u64 {
     crate::time::realtime().saturating_sub(crate::time::nanotime()) / 1_000_000_000
 }
 
-/// /proc/stat. Per CPU: idle is the time the idle thread spent halted, system the rest of
-/// the clock ticks (no user time is accounted yet: processes come next), in USER_HZ
-/// units. `intr` is the total and then the count per interrupt vector (0-255), `ctxt` the
+/// /proc/stat. Per CPU: idle is the time the idle thread spent halted, user the ticks a
+/// user thread held the CPU's user slot (the user scheduler's run count), system the rest
+/// of the clock ticks, in USER_HZ units. `intr` is the total and then the count per interrupt vector (0-255), `ctxt` the
 /// context switches, `processes` the threads created since boot.
 pub fn stat() -> String {
     let mut s = String::new();
-    let rows: Vec<(usize, u64, u64)> = online()
+    let rows: Vec<(usize, u64, u64, u64)> = online()
         .map(|gd| {
             let ticks = gd.ticks.load(Ordering::Relaxed);
             let idle = gd.stats.idle_ns.load(Ordering::Relaxed) / NS_PER_TICK;
-            (gd.cpuid, ticks.saturating_sub(idle), idle)
+            let user = crate::sched::pcpu(gd.cpuid).user_ticks.load(Ordering::Relaxed);
+            (gd.cpuid, user, ticks.saturating_sub(idle).saturating_sub(user), idle)
         })
         .collect();
-    let (sys, idle) = rows.iter().fold((0, 0), |(a, b), r| (a + r.1, b + r.2));
-    let _ = writeln!(s, "cpu  0 0 {sys} {idle} 0 0 0 0 0 0");
-    for (cpu, sys, idle) in &rows {
-        let _ = writeln!(s, "cpu{cpu} 0 0 {sys} {idle} 0 0 0 0 0 0");
+    let (user, sys, idle) = rows.iter().fold((0, 0, 0), |(a, b, c), r| (a + r.1, b + r.2, c + r.3));
+    let _ = writeln!(s, "cpu  {user} 0 {sys} {idle} 0 0 0 0 0 0");
+    for (cpu, user, sys, idle) in &rows {
+        let _ = writeln!(s, "cpu{cpu} {user} 0 {sys} {idle} 0 0 0 0 0 0");
     }
     let per_vector: Vec<u64> =
         (0..=255u8).map(|v| (0..ncpus()).map(|c| crate::arch::x86_64::intr::count(c, v)).sum()).collect();

@@ -142,6 +142,12 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     let cpu = first_thread(p).map_or(0, |td| td.gd().cpuid);
     let exit_code = p.zombie.lock().unwrap_or(0);
     let (prio, nice) = priority(p);
+    // CPU times in clock ticks: its threads', and its reaped children's.
+    let (used, reaped) = (crate::proc::rusage::process(p), crate::proc::rusage::children(p));
+    let clock_t = crate::proc::rusage::clock_t;
+    // Read before the format: a lock guard in its arguments would live through the whole
+    // statement, and `blocked` takes the same lock.
+    let nthreads = p.lwps.lock().len().max(1);
     let live = vs.is_some();
     // Linux zeroes the memory layout fields of a process without an mm.
     let (arg_start, arg_end, env_start, env_end) =
@@ -152,14 +158,19 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        ") {} {} {} {} 0 -1 0 {} 0 0 0 0 0 0 0 {} {} 1 0 0 {} 0 {} 0 0 0 0 0 {} {} {} {} 0 0 0 {} {} 0 0 0 0 0 0 0 {} {} {} {} {} {}",
+        ") {} {} {} {} 0 -1 0 {} 0 0 0 {} {} {} {} {} {} {} 0 0 {} 0 {} 0 0 0 0 0 {} {} {} {} 0 0 0 {} {} 0 0 0 0 0 0 0 {} {} {} {} {} {}",
         state,
         p.ppid.load(Ordering::Relaxed),
         p.pgid.load(Ordering::Relaxed),
         p.sid.load(Ordering::Relaxed),
         faults,
+        clock_t(used.utime),
+        clock_t(used.stime),
+        clock_t(reaped.utime),
+        clock_t(reaped.stime),
         prio,
         nice,
+        nthreads,
         vsize(vs.as_ref()),
         rsslim,
         pending,
