@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHILDREN 200
+#define CHILDREN 100
 #define CALLS 1500
 #define PAGE 4096
 #define BUF_PAGES 4
@@ -98,7 +98,7 @@ enum {
 static int fds[MAX_FDS];
 static int nfds;
 static pid_t me;
-/* Whether this child may make calls that block until the alarm (one in twenty do). */
+/* Whether this child may make calls that block until the alarm (one in forty do). */
 static int may_block;
 /* Calls made by all children (a MAP_SHARED word of the parent's). */
 static volatile uint64_t *calls_made;
@@ -108,6 +108,7 @@ static struct timespec deadline;
  * failure down), or -1 for all. */
 #define CASES 47
 static int only_case = -1;
+static int calls = CALLS;
 
 /* The C library's signal restorer (__restore_rt), as rt_sigaction reports it. */
 static uint64_t restorer;
@@ -204,13 +205,26 @@ static uint64_t timeout_ptr(void)
 {
 	if (may_block && one_in(200))
 		return 0;
-	uint64_t p = ptr_or(one_in(2) ? SANE_TS : SANE_TS2);
-	/* What calls wrote into the buffer can read as a long time: elsewhere than the
-	 * sane slots, the buffer is only used where blocking is allowed. */
-	uint64_t b = (uint64_t)(uintptr_t)buf;
-	if (!may_block && p >= b + PAGE && p < b + BUF_PAGES * PAGE)
+	if (may_block) {
+		uint64_t p = ptr_or(one_in(2) ? SANE_TS : SANE_TS2);
+		return p ? p : sane(SANE_TS);
+	}
+	if (below(3))
+		return sane(one_in(2) ? SANE_TS : SANE_TS2);
+	/* What calls wrote into the buffer, and the stack near the top of user space, can
+	 * read as a long time: where blocking is not allowed, only pointers that fault or
+	 * read an invalid time. */
+	static const uint64_t faulting[] = { 0xffff800000000000ull, 0x0000800000000000ull, 0xfffffffffffff000ull,
+					     0x10, (uint64_t)-1 };
+	switch (below(3)) {
+	case 0:
 		return sane(NEGATIVE) + below(48);
-	return p ? p : sane(SANE_TS);
+	case 1:
+		/* Straddling the buffer's end. */
+		return (uint64_t)(uintptr_t)buf + BUF_PAGES * PAGE - 1 - below(15);
+	default:
+		return faulting[below(sizeof faulting / sizeof faulting[0])] + below(PAGE) * one_in(2);
+	}
 }
 
 static uint64_t any_fd(void)
@@ -490,8 +504,11 @@ static void one_call(void)
 	case 6: {
 		uint64_t sig = one_in(3) ? hostile_int() : 1 + below(64);
 		uint64_t act = one_in(3) ? hostile_ptr() : sane(SANE_SIGACT);
-		/* SIGALRM keeps its default action: it is what ends the child. */
-		if (sig == SIGALRM)
+		/* SIGALRM keeps its default action: it is what ends the child. A handler that
+		 * returns from a fault faults again, until the alarm: only where blocking is
+		 * allowed. */
+		if (sig == SIGALRM || (!may_block && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+						      sig == SIGFPE || sig == SIGTRAP)))
 			act = 0;
 		sc(SYS_rt_sigaction, sig, act, one_in(2) ? 0 : hostile_ptr(), setsize(), 0, 0);
 		break;
@@ -615,7 +632,7 @@ static void one_call(void)
 		if (!may_block && ((int)clock < 0 || (int)clock == 2 || (int)clock == 3))
 			clock = 1;
 		sc(SYS_clock_nanosleep, clock,
-		   one_in(3) ? hostile_int() : below(2), may_block ? timeout_ptr() : ptr_or(SANE_TS),
+		   one_in(3) ? hostile_int() : below(2), timeout_ptr(),
 		   one_in(2) ? 0 : hostile_ptr(), 0, 0);
 		sc(SYS_nanosleep, timeout_ptr(), one_in(2) ? 0 : hostile_ptr(), 0, 0, 0, 0);
 		break;
@@ -743,12 +760,14 @@ static void child(int index)
 	remember_fd(sc(SYS_epoll_create1, 0, 0, 0, 0, 0, 0));
 	remember_fd(sc(SYS_eventfd2, 0, 0, 0, 0, 0, 0));
 	remember_fd(sc(SYS_timerfd_create, CLOCK_MONOTONIC, 0, 0, 0, 0, 0));
-	may_block = index % 20 == 19;
-	for (int i = 0; i < CALLS; i++) {
+	may_block = index % 40 == 39;
+	for (int i = 0; i < calls; i++) {
 		fill_sane();
 		one_call();
 		__atomic_fetch_add(calls_made, 1, __ATOMIC_RELAXED);
-		if (past_deadline())
+		/* (The alarm ends a call that blocks; this ends a child whose alarm a fuzzed
+		 * call consumed. Every 16 calls: a clock read costs a syscall here.) */
+		if (i % 16 == 15 && past_deadline())
 			_exit(3);
 	}
 	_exit(0);
@@ -756,17 +775,51 @@ static void child(int index)
 
 /* ---- the parent ---- */
 
+/* Reads /proc/kcounters into `out`. With more than one CPU, the lines that count what the
+ * other CPUs cache are left out: /proc/kcounters drains only the reading CPU's page cache
+ * (pages_free) and the objcache magazines of another CPU hold the kernel stacks of threads
+ * that ended there (malloc.objcache); both are exact at -smp 1 only. */
 static int read_counters(char *out, size_t len)
 {
+	static char raw[8192];
 	int fd = open("/proc/kcounters", O_RDONLY);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, out, len - 1);
+	ssize_t n = read(fd, raw, sizeof raw - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
-	out[n] = 0;
+	raw[n] = 0;
+	int smp = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	size_t o = 0;
+	for (char *line = strtok(raw, "\n"); line; line = strtok(0, "\n")) {
+		if (smp && (strncmp(line, "pages_free ", 11) == 0 || strncmp(line, "malloc.objcache ", 16) == 0))
+			continue;
+		int w = snprintf(out + o, len - o, "%s\n", line);
+		if (w < 0 || (size_t)w >= len - o)
+			return -1;
+		o += (size_t)w;
+	}
 	return 0;
+}
+
+/* Reads the counters once two reads 10 ms apart agree: a reaped child's last thread and
+ * address space go a moment after the wait returns. Returns 0 when they settled. */
+static int settled_counters(char *out, size_t len)
+{
+	static char prev[8192];
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	if (read_counters(prev, sizeof prev))
+		return -1;
+	for (int tries = 0; tries < 200; tries++) {
+		nanosleep(&ts, 0);
+		if (read_counters(out, len))
+			return -1;
+		if (strcmp(prev, out) == 0)
+			return 0;
+		memcpy(prev, out, sizeof prev);
+	}
+	return -1;
 }
 
 /* Waits for `pid`, killing it once it has had WATCHDOG_SECS. Returns 1 when it was killed. */
@@ -792,17 +845,28 @@ static int reap(pid_t pid, int *status)
 	}
 }
 
-/* Usage: syscall_fuzz [CHILDREN [CASE]]: the defaults are what the tests run. */
+/* Usage: syscall_fuzz [CHILDREN [CASE [trace [FIRST [CALLS]]]]]: the defaults are what the
+ * tests run. CASE -1 is all of them; `trace` prints the counters after each child that
+ * moved them; FIRST is the first child's index (its seed); CALLS the calls per child. These
+ * narrow a failure down to a child and a call. */
 int main(int argc, char **argv)
 {
 	int children = argc > 1 ? atoi(argv[1]) : CHILDREN;
 	if (argc > 2)
 		only_case = atoi(argv[2]);
+	int trace = argc > 3 && strcmp(argv[3], "trace") == 0;
+	int first = argc > 4 ? atoi(argv[4]) : 0;
+	if (argc > 5)
+		calls = atoi(argv[5]);
+	static char last[8192], now[8192];
+	memset(last, 0, sizeof last);
+	memset(now, 0, sizeof now);
 	static char before[8192], after[8192];
 	/* Both touched now: their first touch must not count as a difference. */
 	memset(before, 0, sizeof before);
 	memset(after, 0, sizeof after);
-	int have_counters = 0;
+	/* Damselfly's own file: Linux has none. */
+	int have_counters = access("/proc/kcounters", R_OK) == 0;
 	calls_made = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (calls_made == MAP_FAILED) {
 		perror("mmap");
@@ -814,8 +878,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < children; i++) {
 		/* The counters are taken after a few children: size classes, namecache entries
 		 * and the like settle. */
-		if (i == WARMUP)
-			have_counters = read_counters(before, sizeof before) == 0;
+		if (i == (children > WARMUP ? WARMUP : 0) && have_counters && settled_counters(before, sizeof before)) {
+			fprintf(stderr, "syscall_fuzz: the counters do not settle\n");
+			return 1;
+		}
 		fflush(0);
 		pid_t pid = fork();
 		if (pid < 0) {
@@ -823,11 +889,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid == 0)
-			child(i);
+			child(first + i);
 		int st = 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		watchdog += reap(pid, &st);
-		if (getenv("FUZZ_DEBUG"))
-			fprintf(stderr, "child %d: status %#x\n", i, st);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (trace)
+			fprintf(stderr, "child %d: status %#x, %ld ms\n", i, st,
+				(long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+		if (trace && i >= WARMUP) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			nanosleep(&ts, 0);
+			if (read_counters(now, sizeof now) == 0 && last[0] && strcmp(now, last))
+				fprintf(stderr, "child %d moved the counters:\n%s", i, now);
+			memcpy(last, now, sizeof last);
+		}
 		if (WIFEXITED(st))
 			exited++;
 		else if (WIFSIGNALED(st))
