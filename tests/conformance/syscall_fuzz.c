@@ -239,12 +239,14 @@ static uint64_t any_fd(void)
 	}
 }
 
-/* A descriptor the child opened (or an invalid one); never 0-2. */
+/* A descriptor the child opened (or an invalid one); never 0-2, whose description the
+ * parent shares: an OFD lock or flock there would outlive the child, rightly. (The kernel
+ * takes the low 32 bits of a descriptor, as Linux does.) */
 static uint64_t own_fd(void)
 {
 	if (one_in(5)) {
 		uint64_t v = hostile_int();
-		return v <= 2 ? (uint64_t)-1 : v;
+		return (uint32_t)v <= 2 ? (uint64_t)-1 : v;
 	}
 	return nfds ? (uint64_t)fds[below(nfds)] : (uint64_t)-1;
 }
