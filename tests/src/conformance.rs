@@ -44,6 +44,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-oom-musl", "log=warn init=/bin/oom-musl", oom),
         run("conformance-epoll-musl", "log=warn init=/bin/epoll-musl", epoll),
         run("conformance-locks_sigfd-musl", "log=warn init=/bin/locks_sigfd-musl", locks_sigfd),
+        run("conformance-syscall_fuzz-musl", "log=warn init=/bin/syscall_fuzz-musl", syscall_fuzz),
         run("conformance-hello-glibc", "log=warn init=/bin/hello-glibc", hello),
         run("conformance-exit_status-glibc", "log=warn init=/bin/exit_status-glibc -- 42", exit_status),
         run("conformance-args-glibc", r#"log=warn init=/bin/args-glibc -- a "b c""#, args),
@@ -61,6 +62,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-oom-glibc", "log=warn init=/bin/oom-glibc", oom),
         run("conformance-epoll-glibc", "log=warn init=/bin/epoll-glibc", epoll),
         run("conformance-locks_sigfd-glibc", "log=warn init=/bin/locks_sigfd-glibc", locks_sigfd),
+        run("conformance-syscall_fuzz-glibc", "log=warn init=/bin/syscall_fuzz-glibc", syscall_fuzz),
     ]
 }
 
@@ -218,6 +220,18 @@ fn sigdelivery(p: &str, run: &Run, _: &Context) -> Vec<Check> {
 
 fn crash_leaks(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = ["crash: 1000 children reaped, counters unchanged".to_string()];
+    vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+/// Hostile calls from 100 children leave the kernel up and its exact counters where they
+/// were. Run at -smp 1, where the counters are exact: at -smp 2 the teardown of a child that
+/// ended on the other CPU can lag behind the reap (vm_objects and kmalloc seen off by a few).
+/// On Linux the first line is the same and the second says there is no /proc/kcounters.
+fn syscall_fuzz(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let want = [
+        "syscall_fuzz: 100 children, kernel survived".to_string(),
+        "syscall_fuzz: counters unchanged".into(),
+    ];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
 }
 
@@ -467,7 +481,9 @@ mod tests {
                 "args" => &["a", "b c"],
                 "fork_chain" => &["100", "top"],
                 "spawn" | "signals" | "crash_leaks" | "elf_fuzz" | "interrupt" | "ids" | "procfs"
-                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" | "locks_sigfd" => &[],
+                | "threads" | "timers" | "oom" | "epoll" | "sigdelivery" | "locks_sigfd" | "syscall_fuzz" => {
+                    &[]
+                }
                 _ => panic!("{}: unknown program", s.name),
             };
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
