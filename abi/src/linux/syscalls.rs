@@ -18,8 +18,8 @@ crate::syscall_list! {
     10 mprotect(Addr, Size, Flags) Implemented;
     11 munmap(Addr, Size) Implemented;
     12 brk(Addr) Implemented;
-    13 rt_sigaction(Sig, Ptr, Ptr, Size) Partial;
-    14 rt_sigprocmask(Int, Ptr, Ptr, Size) Partial;
+    13 rt_sigaction(Sig, Ptr, Ptr, Size) Implemented;
+    14 rt_sigprocmask(Int, Ptr, Ptr, Size) Implemented;
     15 rt_sigreturn() Implemented;
     16 ioctl(Fd, UInt, ULong) Implemented;
     17 pread64(Fd, Ptr, Size, Off) Implemented;
@@ -65,8 +65,8 @@ crate::syscall_list! {
     57 fork() Implemented;
     58 vfork() Implemented;
     59 execve(Str, Ptr, Ptr) Implemented;
-    60 exit(Int) Partial;
-    61 wait4(Pid, Ptr, Flags, Ptr) Partial;
+    60 exit(Int) Implemented;
+    61 wait4(Pid, Ptr, Flags, Ptr) Implemented;
     62 kill(Pid, Sig) Implemented;
     63 uname(Ptr) Implemented;
     64 semget(Int, Int, Flags) Missing;
@@ -236,7 +236,7 @@ crate::syscall_list! {
     228 clock_gettime(Int, Ptr) Implemented;
     229 clock_getres(Int, Ptr) Implemented;
     230 clock_nanosleep(Int, Flags, Ptr, Ptr) Implemented;
-    231 exit_group(Int) Partial;
+    231 exit_group(Int) Implemented;
     232 epoll_wait(Fd, Ptr, Int, Int) Implemented;
     233 epoll_ctl(Fd, Int, Fd, Ptr) Implemented;
     234 tgkill(Pid, Pid, Sig) Implemented;
@@ -252,7 +252,7 @@ crate::syscall_list! {
     244 mq_notify(Fd, Ptr) Missing;
     245 mq_getsetattr(Fd, Ptr, Ptr) Missing;
     246 kexec_load(ULong, ULong, Ptr, ULong) Missing;
-    247 waitid(Int, Pid, Ptr, Flags, Ptr) Partial;
+    247 waitid(Int, Pid, Ptr, Flags, Ptr) Implemented;
     248 add_key(Str, Str, Ptr, Size, Int) Missing;
     249 request_key(Str, Str, Str, Int) Missing;
     250 keyctl(Int, ULong, ULong, ULong, ULong) Missing;
@@ -278,7 +278,7 @@ crate::syscall_list! {
     270 pselect6(Int, Ptr, Ptr, Ptr, Ptr) Implemented;
     271 ppoll(Ptr, UInt, Ptr, Ptr, Size) Implemented;
     272 unshare(Flags) Missing;
-    273 set_robust_list(Ptr, Size) Partial;
+    273 set_robust_list(Ptr, Size) Implemented;
     274 get_robust_list(Pid, Ptr, Ptr) Implemented;
     275 splice(Fd, Ptr, Fd, Ptr, Size, Flags) Missing;
     276 tee(Fd, Fd, Size, Flags) Missing;

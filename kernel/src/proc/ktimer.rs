@@ -147,8 +147,8 @@ impl KTimer {
                     None => None,
                 };
                 let queued = match &target {
-                    Some(l) => l.sig.lock().has_timer(signo, id),
-                    None => p.sig.lock().has_timer(signo, id),
+                    Some(l) => l.sig.has_timer(signo, id),
+                    None => p.sig.has_timer(signo, id),
                 };
                 if queued {
                     let mut st = self.st.lock();

@@ -1,7 +1,7 @@
 //! One thread of a process (DragonFly's `struct lwp`): its id, signal mask and pending set,
 //! alternate signal stack, CPU affinity, the addresses set_tid_address and set_robust_list
 //! gave, and a handle on the LWKT thread that carries it.
-use super::signal::SigState;
+use super::signal::Pending;
 use super::Proc;
 use crate::lwkt::sched::try_curthread;
 use crate::lwkt::thread::ThreadHandle;
@@ -36,7 +36,7 @@ pub struct Lwp {
     /// real_blocked).
     pub real_blocked: AtomicU64,
     /// Signals sent to this thread (tkill, tgkill, faults).
-    pub sig: SpinLock<SigState>,
+    pub sig: Pending,
     /// The alternate signal stack.
     pub altstack: SpinLock<AltStack>,
     /// CPUs this thread may run on (sched_setaffinity); bit n = CPU n.
@@ -66,7 +66,7 @@ impl Lwp {
             sigmask: AtomicU64::new(0),
             saved_mask: SpinLock::new(None),
             real_blocked: AtomicU64::new(0),
-            sig: SpinLock::new(SigState::new()),
+            sig: Pending::new(),
             altstack: SpinLock::new(AltStack { flags: SS_DISABLE, ..AltStack::default() }),
             cpumask: AtomicU64::new(u64::MAX),
             clear_child_tid: AtomicU64::new(0),

@@ -99,7 +99,7 @@ pub struct Proc {
     pub rlimits: SpinLock<[(u64, u64); RLIM_NLIMITS]>,
     /// Signals pending for the process as a whole (any thread that does not block one may
     /// take it); each lwp has its own set besides.
-    pub sig: SpinLock<signal::SigState>,
+    pub sig: signal::Pending,
     /// Its live threads. An lwp leaves the list as its thread ends, which breaks the
     /// proc -> lwp -> proc cycle; the last one out ends the process.
     pub lwps: SpinLock<Vec<Arc<Lwp>>>,
@@ -179,7 +179,7 @@ impl Proc {
                 sigacts: SpinLock::new([SigAction::default(); NSIG]),
                 rlimits: SpinLock::new(default_rlimits()),
                 in_vfork: AtomicBool::new(false),
-                sig: SpinLock::new(signal::SigState::new()),
+                sig: signal::Pending::new(),
                 lwps: SpinLock::new(Vec::new()),
                 exit_status: SpinLock::new(None),
                 group_exit: AtomicBool::new(false),
@@ -217,7 +217,7 @@ impl Proc {
                 sigacts: SpinLock::new(*self.sigacts.lock()),
                 rlimits: SpinLock::new(*self.rlimits.lock()),
                 in_vfork: AtomicBool::new(false),
-                sig: SpinLock::new(signal::SigState::new()),
+                sig: signal::Pending::new(),
                 lwps: SpinLock::new(Vec::new()),
                 exit_status: SpinLock::new(None),
                 group_exit: AtomicBool::new(false),

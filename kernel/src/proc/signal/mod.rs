@@ -8,17 +8,18 @@
 pub mod altstack;
 pub mod frame;
 pub mod info;
+pub mod pending;
 pub mod watchers;
 
 pub use frame::sigreturn;
 pub use info::*;
+pub use pending::Pending;
 
 use super::exit::kill_process;
 use super::restart::Restart;
 use super::{Lwp, Proc, SigAction, NSIG};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::lwkt::sleep::{ident_of, tsleep, tsleep_cancel, tsleep_interlock, wakeup, PINTERLOCKED};
-use alloc::collections::VecDeque;
 use core::sync::atomic::Ordering;
 use frame::build_frame;
 
@@ -80,78 +81,6 @@ pub fn default_action(sig: u32) -> Default {
     }
 }
 
-/// First real-time signal: these queue, one entry per post.
-pub const SIGRTMIN: u32 = 32;
-/// Most real-time signals queued per process or thread (RLIMIT_SIGPENDING's usual order).
-const RT_QUEUE_MAX: usize = 1024;
-
-/// Pending signals of a process or a thread and what each carries.
-pub struct SigState {
-    /// Bit `sig - 1` set: pending.
-    pub pending: u64,
-    /// The siginfo of each pending standard signal (these do not queue: the first wins).
-    info: [SigInfo; NSIG],
-    /// Pending real-time signals in the order they came, each with its own siginfo.
-    queue: VecDeque<(u32, SigInfo)>,
-}
-
-impl SigState {
-    /// Nothing pending.
-    pub const fn new() -> SigState {
-        SigState { pending: 0, info: [SigInfo::code(0); NSIG], queue: VecDeque::new() }
-    }
-
-    /// Makes `sig` pending with `info`. EAGAIN when a real-time signal finds the queue full
-    /// (sigqueue reports it; kill and the kernel drop it quietly, as Linux does).
-    pub fn add(&mut self, sig: u32, info: SigInfo) -> Result<(), i32> {
-        if sig >= SIGRTMIN {
-            if self.queue.len() >= RT_QUEUE_MAX || self.queue.try_reserve(1).is_err() {
-                return Err(abi::errno::EAGAIN);
-            }
-            self.queue.push_back((sig, info));
-        } else if self.pending & bit(sig) == 0 {
-            self.info[sig as usize - 1] = info;
-        }
-        self.pending |= bit(sig);
-        Ok(())
-    }
-
-    /// Takes one instance of pending `sig`.
-    fn take(&mut self, sig: u32) -> SigInfo {
-        if sig < SIGRTMIN {
-            self.pending &= !bit(sig);
-            return self.info[sig as usize - 1];
-        }
-        let info = match self.queue.iter().position(|(s, _)| *s == sig) {
-            Some(i) => self.queue.remove(i).map_or(SigInfo::default(), |(_, i)| i),
-            None => SigInfo::default(),
-        };
-        if !self.queue.iter().any(|(s, _)| *s == sig) {
-            self.pending &= !bit(sig);
-        }
-        info
-    }
-
-    /// Whether POSIX timer `id`'s expiry signal `sig` is still pending here (a new expiry
-    /// is then an overrun, not another signal).
-    pub fn has_timer(&self, sig: u32, id: i32) -> bool {
-        let mine = |i: &SigInfo| i.code == SI_TIMER && i.timerid == id;
-        if self.pending & bit(sig) == 0 {
-            return false;
-        }
-        if sig < SIGRTMIN {
-            return mine(&self.info[sig as usize - 1]);
-        }
-        self.queue.iter().any(|(s, i)| *s == sig && mine(i))
-    }
-
-    /// Discards every pending instance of the signals in `set`.
-    pub fn discard(&mut self, set: u64) {
-        self.pending &= !set;
-        self.queue.retain(|(s, _)| set & bit(*s) == 0);
-    }
-}
-
 /// Whether `act` makes `sig` do nothing (SIG_IGN, or SIG_DFL for a signal ignored by
 /// default).
 pub fn ignored(act: &SigAction, sig: u32) -> bool {
@@ -166,14 +95,14 @@ const STOP_SIGS: u64 = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU)
 /// stopped process (its parent hears CLD_CONTINUED); SIGKILL wakes a stopped one to die.
 fn job_control(p: &Proc, sig: u32) {
     if STOP_SIGS & bit(sig) != 0 {
-        p.sig.lock().discard(bit(SIGCONT));
+        p.sig.discard(bit(SIGCONT));
         for l in p.lwps() {
-            l.sig.lock().discard(bit(SIGCONT));
+            l.sig.discard(bit(SIGCONT));
         }
     } else if sig == SIGCONT {
-        p.sig.lock().discard(STOP_SIGS);
+        p.sig.discard(STOP_SIGS);
         for l in p.lwps() {
-            l.sig.lock().discard(STOP_SIGS);
+            l.sig.discard(STOP_SIGS);
         }
         if p.stopped.swap(false, Ordering::AcqRel) {
             super::tree::report_to_parent(p, CLD_CONTINUED, SIGCONT as i32);
@@ -197,7 +126,7 @@ pub fn post(p: &Proc, sig: u32, info: SigInfo) -> Result<(), i32> {
     if ignored(&act, sig) && !blocked {
         return Ok(());
     }
-    p.sig.lock().add(sig, info)?;
+    p.sig.add(sig, info)?;
     if sig == SIGKILL {
         // Pending first, then the wakeup: a stopped thread that wakes sees it.
         wakeup(ident_of(&p.stopped));
@@ -222,7 +151,7 @@ pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
     if ignored(&act, sig) && !lwp.blocks(sig) {
         return Ok(());
     }
-    lwp.sig.lock().add(sig, info)?;
+    lwp.sig.add(sig, info)?;
     if sig == SIGKILL {
         wakeup(ident_of(&p.stopped));
     }
@@ -234,7 +163,7 @@ pub fn post_lwp(lwp: &Lwp, sig: u32, info: SigInfo) -> Result<(), i32> {
 /// Process-wide pending signals that `from` no longer takes (it blocks them now, or it is
 /// leaving) go to a thread that does not block them (Linux's retarget_shared_pending).
 pub fn retarget(p: &Proc, from: &Lwp) {
-    let shared = p.sig.lock().pending;
+    let shared = p.sig.bits();
     if shared == 0 {
         return;
     }
@@ -273,41 +202,19 @@ pub fn force(lwp: &Lwp, sig: u32, info: SigInfo) {
         }
     }
     lwp.sigmask.fetch_and(!bit(sig), Ordering::Relaxed);
-    let mut st = lwp.sig.lock();
-    st.discard(bit(sig));
-    let _ = st.add(sig, info);
+    lwp.sig.discard(bit(sig));
+    let _ = lwp.sig.add(sig, info);
 }
 
 /// Takes a pending signal among `allowed`: SIGKILL first, then the lowest-numbered one,
 /// the thread's own before the process's.
 pub fn take(lwp: &Lwp, allowed: u64) -> Option<(u32, SigInfo)> {
-    let pick = |set: u64| {
-        if set & bit(SIGKILL) != 0 {
-            SIGKILL
-        } else {
-            set.trailing_zeros() + 1
-        }
-    };
-    {
-        let mut st = lwp.sig.lock();
-        let ready = st.pending & allowed;
-        if ready != 0 {
-            let sig = pick(ready);
-            return Some((sig, st.take(sig)));
-        }
-    }
-    let mut st = lwp.proc.sig.lock();
-    let ready = st.pending & allowed;
-    if ready == 0 {
-        return None;
-    }
-    let sig = pick(ready);
-    Some((sig, st.take(sig)))
+    lwp.sig.take_among(allowed).or_else(|| lwp.proc.sig.take_among(allowed))
 }
 
 /// The signals pending for `lwp`: its own and its process's.
 pub fn pending(lwp: &Lwp) -> u64 {
-    lwp.sig.lock().pending | lwp.proc.sig.lock().pending
+    lwp.sig.bits() | lwp.proc.sig.bits()
 }
 
 fn unblocked(lwp: &Lwp) -> u64 {

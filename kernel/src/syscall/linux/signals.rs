@@ -51,9 +51,9 @@ pub fn rt_sigaction(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     };
     // A signal now ignored is no longer pending anywhere in the process (POSIX).
     if new.is_some_and(|n| signal::ignored(&n, sig as u32)) {
-        l.proc.sig.lock().discard(signal::bit(sig as u32));
+        l.proc.sig.discard(signal::bit(sig as u32));
         for t in l.proc.lwps() {
-            t.sig.lock().discard(signal::bit(sig as u32));
+            t.sig.discard(signal::bit(sig as u32));
         }
     }
     if a[2] != 0 {

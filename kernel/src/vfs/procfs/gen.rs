@@ -125,7 +125,7 @@ pub fn stat(p: &Proc) -> Vec<u8> {
     let a = *p.args.lock();
     let (brk_base, faults) = vs.as_ref().map_or((0, 0), |v| (v.entries().1 .0, v.fault_count()));
     let (ign, cgt) = sig_masks(p);
-    let pending = p.sig.lock().pending;
+    let pending = p.sig.bits();
     let rsslim = p.rlimits.lock()[RLIMIT_RSS].0;
     let cpu = first_thread(p).map_or(0, |td| td.gd().cpuid);
     let exit_code = p.zombie.lock().unwrap_or(0);
@@ -170,7 +170,7 @@ pub fn status(p: &Proc) -> Vec<u8> {
     let cred = p.cred.lock().clone();
     let vs = vm(p);
     let (ign, cgt) = sig_masks(p);
-    let pending = p.sig.lock().pending;
+    let pending = p.sig.bits();
     let mut s = String::new();
     let _ = writeln!(s, "Name:\t{}", String::from_utf8_lossy(&p.comm.lock()));
     let _ = writeln!(s, "Umask:\t{:04o}", p.umask.load(Ordering::Relaxed));
@@ -192,7 +192,7 @@ pub fn status(p: &Proc) -> Vec<u8> {
     }
     // A zombie (or a process between threads) still counts its leader, as on Linux.
     let _ = writeln!(s, "Threads:\t{}", p.lwps.lock().len().max(1));
-    let own = p.lwps().first().map_or(0, |l| l.sig.lock().pending);
+    let own = p.lwps().first().map_or(0, |l| l.sig.bits());
     let _ = writeln!(s, "SigPnd:\t{own:016x}");
     let _ = writeln!(s, "ShdPnd:\t{pending:016x}");
     let _ = writeln!(s, "SigBlk:\t{:016x}", blocked(p));
