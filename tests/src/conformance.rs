@@ -226,7 +226,7 @@ fn crash_leaks(p: &str, run: &Run, _: &Context) -> Vec<Check> {
 /// Hostile calls from 100 children leave the kernel up and its exact counters where they
 /// were. Run at -smp 1, where the counters are exact: at -smp 2 the teardown of a child that
 /// ended on the other CPU can lag behind the reap (vm_objects and kmalloc seen off by a few).
-/// On Linux the first line is the same and the second says there is no /proc/kcounters.
+/// On Linux the first two lines are the same and the last says there is no /proc/kcounters.
 fn syscall_fuzz(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want = [
         "syscall_fuzz: 8 children to warm up".to_string(),
