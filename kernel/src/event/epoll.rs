@@ -112,7 +112,13 @@ impl Watchers {
     }
 
     fn remove(&self, kn: &Arc<Knote>) {
-        self.0.lock().retain(|(_, k)| !Arc::ptr_eq(k, kn));
+        let mut l = self.0.lock();
+        l.retain(|(_, k)| !Arc::ptr_eq(k, kn));
+        // The last watcher gone, the buffer goes too: a description that lives on (the
+        // console's, shared from init) must not keep memory for each epoll that saw it.
+        if l.is_empty() {
+            *l = Vec::new();
+        }
     }
 
     /// The file at `key` is closing for the last time (`kl`: its knotes): detaches every

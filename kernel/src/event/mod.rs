@@ -88,6 +88,11 @@ impl KnList {
         if let Some(i) = l.iter().position(|k| Arc::ptr_eq(k, kn)) {
             l.swap_remove(i);
         }
+        // The last one gone, the buffer goes too: a long-lived object (the console, say)
+        // polled once must not hold memory for ever.
+        if l.is_empty() {
+            *l = Vec::new();
+        }
     }
 
     /// Posts `events` to every knote interested in them (KNOTE). Called without the object's

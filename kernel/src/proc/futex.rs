@@ -99,6 +99,7 @@ fn dequeue(w: &Arc<Waiter>) {
             continue;
         }
         q.retain(|x| !Arc::ptr_eq(x, w));
+        release_if_empty(&mut q);
         return;
     }
 }
@@ -153,6 +154,14 @@ pub fn wait(uaddr: u64, val: u32, deadline: Deadline, bitset: u32, shared: bool)
     }
 }
 
+/// An emptied queue gives its buffer back: a bucket that waits once in a while must not
+/// keep memory for ever (the kcounters leak checks see it as a leak otherwise).
+fn release_if_empty(q: &mut Vec<Arc<Waiter>>) {
+    if q.is_empty() {
+        *q = Vec::new();
+    }
+}
+
 /// Takes up to `n` waiters on `key` whose bitset meets `bitset` off `q`.
 fn take(q: &mut Vec<Arc<Waiter>>, key: Key, bitset: u32, n: u32) -> Vec<Arc<Waiter>> {
     let mut out = Vec::new();
@@ -164,6 +173,7 @@ fn take(q: &mut Vec<Arc<Waiter>>, key: Key, bitset: u32, n: u32) -> Vec<Arc<Wait
             i += 1;
         }
     }
+    release_if_empty(q);
     out
 }
 
