@@ -64,7 +64,11 @@ pub fn futex(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         }
         FUTEX_WAKE_OP => futex::wake_op(uaddr, uaddr2, count(val), count(arg4 as u32), val3, shared),
         6..=8 | 11..=13 => {
-            log::warn!("linux: futex op {} (priority inheritance) not implemented", cmd);
+            // Said once: a program retrying would flood the console.
+            static SAID: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+            if !SAID.swap(true, Ordering::Relaxed) {
+                log::warn!("linux: futex op {} (priority inheritance) not implemented", cmd);
+            }
             Err(ENOSYS)
         }
         _ => Err(ENOSYS),
