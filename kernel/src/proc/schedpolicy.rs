@@ -3,8 +3,9 @@
 //!
 //! Linux keeps the policy per thread (the pid argument of the sched_* calls is a tid), so
 //! it lives in the `Lwp`; the niceness stays per process (`Proc::nice`, DragonFly's p_nice,
-//! which the user scheduler reads). The user scheduler does not yet look at the policy:
-//! SCHED_FIFO and SCHED_RR are stored and reported, not honoured.
+//! which the user scheduler reads). The user scheduler gives SCHED_FIFO and SCHED_RR
+//! threads its first band (before any time-sharing thread; FIFO without round robin) and
+//! SCHED_IDLE its last (`sched::priority`).
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The normal time-sharing policy.

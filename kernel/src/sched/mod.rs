@@ -319,7 +319,8 @@ pub fn schedulerclock(cpu: usize, td: &Thread) {
             let rr = lwp.us.rrcount.fetch_add(1, Ordering::Relaxed) + 1;
             let waiting = policy().best_waiting(cpu, &st);
             let better = waiting.is_some_and(|w| w < band);
-            let turn = rr >= RR_INTERVAL && waiting.is_some_and(|w| w <= band);
+            let turn =
+                rr >= RR_INTERVAL && waiting.is_some_and(|w| w <= band) && !priority::no_round_robin(lwp);
             if better || turn {
                 p.resched.store(true, Ordering::Release);
             }

@@ -99,11 +99,28 @@ impl UschedData {
     }
 }
 
-/// The priority of `lwp` at tick `now` (0 best, `PRI_MAX` worst).
+/// The priority of `lwp` at tick `now` (0 best, `PRI_MAX` worst). The first band (0..=3)
+/// belongs to the real-time policies (SCHED_FIFO, SCHED_RR: a higher real-time priority is
+/// a lower number), the last to SCHED_IDLE; time sharing (SCHED_OTHER, SCHED_BATCH) takes
+/// the bands between, by nice and recent CPU use.
 pub fn priority(lwp: &Lwp, now: u64) -> u32 {
+    use crate::proc::schedpolicy::{is_rt, SCHED_IDLE};
+    let pol = lwp.sched.get();
+    if is_rt(pol.policy) {
+        return (PPQ - 1).saturating_sub(pol.priority.saturating_sub(1) * PPQ / 99);
+    }
+    if pol.policy == SCHED_IDLE {
+        return PRI_MAX;
+    }
     let nice = lwp.proc.nice.load(Ordering::Relaxed).clamp(-20, 19);
     let nice_term = (nice + 20) as u32 * NICE_WEIGHT;
-    (nice_term + lwp.us.estcpu(now) / ESTCPU_PER_PRI).min(PRI_MAX)
+    (PPQ + nice_term + lwp.us.estcpu(now) / ESTCPU_PER_PRI).min(PRI_MAX - PPQ)
+}
+
+/// Whether the lwp runs first-in first-out (SCHED_FIFO): no round robin takes its CPU
+/// away, only a better lwp.
+pub fn no_round_robin(lwp: &Lwp) -> bool {
+    lwp.sched.get().policy == crate::proc::schedpolicy::SCHED_FIFO
 }
 
 /// The run-queue band of priority `pri`.
