@@ -33,13 +33,18 @@ impl Usched for Bsd4 {
         "bsd4"
     }
 
-    fn enqueue(&self, _cpu: usize, _st: &mut PcpuState, lwp: Arc<Lwp>, band: usize, front: bool) {
-        if self.queue.lock().push(lwp, band, front).is_err() {
-            log::warn!("usched: run queue full");
-            return;
-        }
+    fn enqueue(
+        &self,
+        _cpu: usize,
+        _st: &mut PcpuState,
+        lwp: Arc<Lwp>,
+        band: usize,
+        front: bool,
+    ) -> Result<(), i32> {
+        let allowed = lwp.cpumask.load(core::sync::atomic::Ordering::Relaxed);
+        self.queue.lock().push(lwp, band, front)?;
         // An idle CPU (no slot holder) should come and take it (bsd4's rdyprocmask).
-        for c in 0..cpus() {
+        for c in (0..cpus()).filter(|&c| c < 64 && allowed & (1 << c) != 0) {
             if let Some(st) = pcpu(c).st.try_lock() {
                 if st.cur.is_none() {
                     drop(st);
@@ -48,6 +53,7 @@ impl Usched for Bsd4 {
                 }
             }
         }
+        Ok(())
     }
 
     fn take_local(&self, cpu: usize, _st: &mut PcpuState) -> Option<Arc<Lwp>> {

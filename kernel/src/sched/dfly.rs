@@ -29,12 +29,15 @@ impl Usched for Dfly {
         "dfly"
     }
 
-    fn enqueue(&self, _cpu: usize, st: &mut PcpuState, lwp: Arc<Lwp>, band: usize, front: bool) {
-        // A queue that cannot grow leaves the lwp unqueued: it then waits until the slot
-        // holder next gives a turn and its own acquire tries again.
-        if st.queue.push(lwp, band, front).is_err() {
-            log::warn!("usched: run queue full");
-        }
+    fn enqueue(
+        &self,
+        _cpu: usize,
+        st: &mut PcpuState,
+        lwp: Arc<Lwp>,
+        band: usize,
+        front: bool,
+    ) -> Result<(), i32> {
+        st.queue.push(lwp, band, front)
     }
 
     fn take_local(&self, cpu: usize, st: &mut PcpuState) -> Option<Arc<Lwp>> {
@@ -46,18 +49,23 @@ impl Usched for Dfly {
     }
 
     fn steal(&self, cpu: usize) -> Option<Arc<Lwp>> {
-        // The most loaded other CPU with someone waiting that may run here.
+        // The other CPUs with someone waiting, most loaded first, until one has a waiter
+        // that may run here.
         let n = cpus();
-        let mut best: Option<(usize, usize)> = None;
+        let mut loaded: alloc::vec::Vec<(usize, usize)> = alloc::vec::Vec::new();
+        if loaded.try_reserve(n).is_err() {
+            return None;
+        }
         for c in (0..n).filter(|&c| c != cpu) {
             let waiting = pcpu(c).st.lock().queue.len();
-            if waiting > 0 && best.is_none_or(|(_, w)| waiting > w) {
-                best = Some((c, waiting));
+            if waiting > 0 {
+                loaded.push((c, waiting));
             }
         }
-        let (from, _) = best?;
-        let lwp = pcpu(from).st.lock().queue.pop_best_where(|l| super::allowed(l, cpu));
-        lwp
+        loaded.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+        loaded
+            .into_iter()
+            .find_map(|(from, _)| pcpu(from).st.lock().queue.pop_best_where(|l| super::allowed(l, cpu)))
     }
 
     fn place_new(&self, mask: u64) -> Option<usize> {

@@ -70,7 +70,12 @@ fn pull(cpu: usize) -> bool {
             let _c = crate::lwkt::crit::crit();
             let mut st = pcpu(home).st.lock();
             let band = band_of(&lwp, now());
-            policy().enqueue(home, &mut st, lwp, band, true);
+            // A queue that cannot grow: it runs at home, where its acquire tries again.
+            if let Err(e) = policy().enqueue(home, &mut st, lwp, band, true) {
+                drop(st);
+                log::warn!("usched: could not queue a pulled lwp ({})", e);
+                lwkt::schedule(&td);
+            }
         }
         // Its home CPU may have gone idle meanwhile: its helper takes it from there.
         wake(home);
@@ -87,8 +92,12 @@ fn pull(cpu: usize) -> bool {
         drop(st);
         lwkt::schedule(&td);
     } else {
-        // The slot filled meanwhile: it waits here (this CPU owns it now).
-        policy().enqueue(cpu, &mut st, lwp, band, true);
+        // The slot filled meanwhile: it waits here (this CPU owns it now), or, with no room
+        // to wait, runs to its acquire, which tries again.
+        if policy().enqueue(cpu, &mut st, lwp, band, true).is_err() {
+            drop(st);
+            lwkt::schedule(&td);
+        }
     }
     true
 }

@@ -82,7 +82,14 @@ pub trait Usched: Sync {
     /// critical section with `cpu`'s state locked, before the thread deschedules itself.
     /// `front`: it comes back from a sleep, and goes ahead of its band's CPU-bound lwps
     /// (which take turns at the back), so a sleeper's wakeup waits at most for one slice.
-    fn enqueue(&self, cpu: usize, st: &mut PcpuState, lwp: Arc<Lwp>, band: usize, front: bool);
+    fn enqueue(
+        &self,
+        cpu: usize,
+        st: &mut PcpuState,
+        lwp: Arc<Lwp>,
+        band: usize,
+        front: bool,
+    ) -> Result<(), i32>;
     /// CPU `cpu`'s slot is free: the best waiting lwp this CPU owns the thread of, if any
     /// (select_curproc; a remote one is left to the helper, which can pull it). `cpu`'s
     /// state is locked.
@@ -168,7 +175,9 @@ fn select_curproc(cpu: usize, st: &mut PcpuState) -> Option<Arc<Lwp>> {
 }
 
 fn run_thread_of(lwp: &Lwp) {
-    if let Some(td) = lwp.thread.lock().clone() {
+    // The handle is taken out first: the lock is not held while scheduling.
+    let td = lwp.thread.lock().clone();
+    if let Some(td) = td {
         lwkt::schedule(&td);
     }
 }
@@ -203,12 +212,13 @@ pub fn userexit(lwp: &Arc<Lwp>) {
     let td = lwkt::curthread();
     // Above user priority: it slept in the kernel (or is new).
     let woke = td.pri() != pri::USER_NORM;
-    if woke {
-        lwkt::set_pri_self(pri::USER_NORM);
-    }
     for _ in 0..1000 {
+        // Again at each round: a move to another CPU releases the slot and raises it.
+        if td.pri() != pri::USER_NORM {
+            lwkt::set_pri_self(pri::USER_NORM);
+        }
         let cpu = mycpu().cpuid;
-        if pcpu(cpu).resched.swap(false, Ordering::AcqRel) {
+        if pcpu(cpu).resched.load(Ordering::Acquire) {
             give_turn(cpu, lwp);
         }
         acquire_curproc(lwp, woke);
@@ -226,11 +236,16 @@ fn give_turn(cpu: usize, lwp: &Arc<Lwp>) {
     let _c = crate::lwkt::crit::crit();
     let next = {
         let mut st = pcpu(cpu).st.lock();
+        // Only the holder answers the request (another thread passing by leaves it).
         if !holds_slot(&st, lwp) {
             return;
         }
+        pcpu(cpu).resched.store(false, Ordering::Release);
+        if policy().enqueue(cpu, &mut st, lwp.clone(), band_of(lwp, now()), false).is_err() {
+            // Nowhere to wait: keep the slot.
+            return;
+        }
         st.cur = None;
-        policy().enqueue(cpu, &mut st, lwp.clone(), band_of(lwp, now()), false);
         select_curproc(cpu, &mut st)
     };
     match next {
@@ -239,8 +254,12 @@ fn give_turn(cpu: usize, lwp: &Arc<Lwp>) {
             run_thread_of(&n);
             park();
         }
-        // Taken by a remote CPU's helper meanwhile, or queued globally: wait our turn.
-        None => park(),
+        // bsd4: the best waiting lwp belongs to another CPU; this CPU's helper pulls it
+        // (or this one) over once the CPU is idle.
+        None => {
+            helper::wake(cpu);
+            park();
+        }
     }
 }
 
@@ -288,7 +307,13 @@ fn acquire_curproc(lwp: &Arc<Lwp>, woke: bool) {
             lwp.us.rrcount.store(0, Ordering::Relaxed);
             return;
         }
-        policy().enqueue(cpu, &mut st, lwp.clone(), band, woke);
+        if policy().enqueue(cpu, &mut st, lwp.clone(), band, woke).is_err() {
+            // No room to wait: let others run, then try again.
+            drop(st);
+            drop(_c);
+            lwkt::yield_now();
+            continue;
+        }
         drop(st);
         // A CPU with a free slot that may run it comes and takes it (wakeup placement).
         if let Some(c) = (0..cpus()).find(|&c| c != cpu && allowed(lwp, c) && slot_free(c)) {
@@ -316,7 +341,7 @@ pub fn schedulerclock(cpu: usize, td: &Thread) {
             lwp.us.charge_tick(now);
             let band = band_of(lwp, now);
             st.cur_band = band;
-            let rr = lwp.us.rrcount.fetch_add(1, Ordering::Relaxed) + 1;
+            let rr = lwp.us.rrcount.fetch_add(1, Ordering::Relaxed).saturating_add(1);
             let waiting = policy().best_waiting(cpu, &st);
             let better = waiting.is_some_and(|w| w < band);
             let turn =

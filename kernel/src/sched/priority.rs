@@ -71,7 +71,8 @@ impl UschedData {
     /// Applies the decay owed up to tick `now`.
     fn decay_to(&self, now: u64) {
         let period = now / DECAY_PERIOD;
-        let last = self.decayed.swap(period, Ordering::Relaxed);
+        // Never backwards: two CPUs' clocks may read a little apart.
+        let last = self.decayed.fetch_max(period, Ordering::Relaxed);
         let n = period.saturating_sub(last).min(64);
         if n > 0 {
             let mut e = self.estcpu.load(Ordering::Relaxed);
