@@ -62,7 +62,7 @@ impl Usched for Dfly {
                 loaded.push((c, waiting));
             }
         }
-        loaded.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+        loaded.sort_unstable_by_key(|&(_, waiting)| core::cmp::Reverse(waiting));
         loaded
             .into_iter()
             .find_map(|(from, _)| pcpu(from).st.lock().queue.pop_best_where(|l| super::allowed(l, cpu)))
