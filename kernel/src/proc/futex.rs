@@ -201,8 +201,9 @@ pub fn wake(uaddr: u64, n: u32, bitset: u32, shared: bool) -> Result<u64, i32> {
     Ok(wake_key(named.key, n, bitset))
 }
 
-/// Wakes up to `n` private waiters at `uaddr` of the calling thread's address space (the
-/// clear_child_tid wake at thread exit, which Linux does as a shared-capable wake).
+/// Wakes up to `n` waiters at `uaddr` in the calling thread's address space, keyed as a
+/// shared futex would be (the clear_child_tid wake at thread exit and exec, which Linux
+/// does without FUTEX_PRIVATE_FLAG).
 pub fn wake_addr(uaddr: u64, n: u32) -> Result<u64, i32> {
     wake(uaddr, n, u32::MAX, true)
 }

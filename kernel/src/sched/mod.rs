@@ -277,11 +277,14 @@ fn park() {
 fn acquire_curproc(lwp: &Arc<Lwp>, woke: bool) {
     for _ in 0..1_000_000 {
         let cpu = mycpu().cpuid;
-        // A rebalancing tick sent it to a less loaded CPU.
-        let to = lwp.us.move_to.swap(priority::NO_CPU, Ordering::AcqRel) as usize;
-        if to != cpu && to < cpus() && allowed(lwp, to) {
-            lwkt::migrate(to);
-            continue;
+        // A rebalancing tick sent it to a less loaded CPU (looked at before written: this
+        // runs at every return to user mode).
+        if lwp.us.move_to.load(Ordering::Relaxed) != priority::NO_CPU {
+            let to = lwp.us.move_to.swap(priority::NO_CPU, Ordering::AcqRel) as usize;
+            if to != cpu && to < cpus() && allowed(lwp, to) {
+                lwkt::migrate(to);
+                continue;
+            }
         }
         if !allowed(lwp, cpu) {
             let mask = lwp.cpumask.load(Ordering::Relaxed);
@@ -291,11 +294,12 @@ fn acquire_curproc(lwp: &Arc<Lwp>, woke: bool) {
             }
         }
         let _c = crate::lwkt::crit::crit();
-        let band = band_of(lwp, now());
         let mut st = pcpu(cpu).st.lock();
+        // The common case, at every return to user mode: nothing to compute.
         if holds_slot(&st, lwp) {
             return;
         }
+        let band = band_of(lwp, now());
         let take = match &st.cur {
             None => true,
             Some(_) => band + FAST_RESCHED_BANDS < st.cur_band,
