@@ -1,6 +1,8 @@
 //! Building the C programs of tests/conformance: each `NAME.c` static with musl
 //! (`NAME-musl`) and, when the host has a static glibc, with glibc (`NAME-glibc`), into
-//! target/conformance. The `conformance` image holds them at `/bin/NAME-LIBC`.
+//! target/conformance. The `conformance` image holds them at `/bin/NAME-LIBC`, and the suite's
+//! area programs (tests/conformance/suite/AREA.c, built the same way into
+//! target/conformance/suite) at `/conf/AREA-LIBC`, where the runner finds them.
 
 use crate::deps;
 use crate::guest_file::GuestFile;
@@ -23,7 +25,19 @@ const LIBCS: [Libc; 2] = [Libc { name: "musl", cc: "musl-gcc" }, Libc { name: "g
 const CFLAGS: [&str; 5] = ["-static", "-O2", "-Wall", "-Wextra", "-Werror"];
 
 fn sources() -> Result<Vec<PathBuf>> {
-    let dir = root().join("tests/conformance");
+    c_files(&root().join("tests/conformance"))
+}
+
+/// The suite's area programs.
+fn suite_sources() -> Result<Vec<PathBuf>> {
+    c_files(&suite_dir())
+}
+
+fn suite_dir() -> PathBuf {
+    root().join("tests/conformance/suite")
+}
+
+fn c_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -33,13 +47,14 @@ fn sources() -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// True when `out` is missing or older than `src` or than the xtask binary (which holds the
-/// compiler flags).
-fn stale(src: &Path, out: &Path) -> bool {
+/// True when `out` is missing or older than `src`, than the header `extra` (if any) or than
+/// the xtask binary (which holds the compiler flags).
+fn stale(src: &Path, extra: Option<&Path>, out: &Path) -> bool {
     let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     let xtask = std::env::current_exe().ok().and_then(|p| mtime(&p));
+    let header = extra.and_then(mtime);
     match (mtime(src), mtime(out)) {
-        (Some(s), Some(o)) => o < s || xtask.is_some_and(|x| o < x),
+        (Some(s), Some(o)) => o < s || xtask.is_some_and(|x| o < x) || header.is_some_and(|h| o < h),
         _ => true,
     }
 }
@@ -71,15 +86,23 @@ pub fn build() -> Result<Vec<GuestFile>> {
             );
             continue;
         }
-        for src in sources()? {
-            let stem =
-                src.file_stem().and_then(|s| s.to_str()).ok_or(format!("{}: bad name", src.display()))?;
-            let name = format!("{stem}-{}", libc.name);
-            let out = out_dir.join(&name);
-            if stale(&src, &out) {
-                compile(libc.cc, &src, &out)?;
+        let header = suite_dir().join("cases.h");
+        let sets = [
+            (sources()?, out_dir.clone(), "bin", None),
+            (suite_sources()?, out_dir.join("suite"), "conf", Some(header.as_path())),
+        ];
+        for (srcs, dir, guest_dir, extra) in &sets {
+            fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            for src in srcs {
+                let stem =
+                    src.file_stem().and_then(|s| s.to_str()).ok_or(format!("{}: bad name", src.display()))?;
+                let name = format!("{stem}-{}", libc.name);
+                let out = dir.join(&name);
+                if stale(src, *extra, &out) {
+                    compile(libc.cc, src, &out)?;
+                }
+                programs.push(GuestFile { host: out, guest: format!("{guest_dir}/{name}") });
             }
-            programs.push(GuestFile { host: out, guest: format!("bin/{name}") });
         }
     }
     Ok(programs)
@@ -104,8 +127,8 @@ mod tests {
     #[test]
     fn staleness_follows_mtimes() {
         let src = root().join("tests/conformance/hello.c");
-        assert!(stale(&src, Path::new("/nonexistent/damselfly")));
+        assert!(stale(&src, None, Path::new("/nonexistent/damselfly")));
         let exe = std::env::current_exe().unwrap();
-        assert!(!stale(&src, &exe));
+        assert!(!stale(&src, None, &exe));
     }
 }
