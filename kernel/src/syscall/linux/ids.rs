@@ -37,14 +37,23 @@ fn set_users(l: &Lwp, (r, e, s): Triple) {
     let mut ids = l.proc.ids.lock();
     ids.ruid = r;
     ids.suid = s;
-    l.proc.cred.lock().uid = e;
+    let old = core::mem::replace(&mut l.proc.cred.lock().uid, e);
+    effective_changed(l, old != e);
 }
 
 fn set_groups_ids(l: &Lwp, (r, e, s): Triple) {
     let mut ids = l.proc.ids.lock();
     ids.rgid = r;
     ids.sgid = s;
-    l.proc.cred.lock().gid = e;
+    let old = core::mem::replace(&mut l.proc.cred.lock().gid, e);
+    effective_changed(l, old != e);
+}
+
+/// A new effective id clears the parent-death signal, as Linux's commit_creds does.
+fn effective_changed(l: &Lwp, changed: bool) {
+    if changed {
+        l.proc.pdeath_signal.store(0, core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// setres*id: each id not KEEP must be one of the current three unless privileged.
