@@ -107,6 +107,11 @@ pub fn find(pid: u32) -> Option<Arc<Proc>> {
     TREE.lock().procs.get(&pid).cloned()
 }
 
+/// Processes (live and zombie) whose real user id is `ruid`: RLIMIT_NPROC's count.
+pub fn count_user(ruid: u32) -> usize {
+    TREE.lock().procs.values().filter(|p| p.ids.lock().ruid == ruid).count()
+}
+
 /// Processes in the table (live and zombie).
 pub fn count() -> usize {
     TREE.lock().procs.len()

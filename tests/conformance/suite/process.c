@@ -132,6 +132,23 @@ CASE(fork_child_killed_by_signal)
     CHECK_KILLED(pid, SIGTERM);
 }
 
+CASE(fork_eagain_rlimit_nproc)
+{
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        drop_privileges();
+        /* This user has at least this process: no room under a limit of 0. */
+        struct rlimit rl = {0, 0};
+        CHECK_OK(setrlimit(RLIMIT_NPROC, &rl));
+        CHECK_ERR(fork(), EAGAIN);
+        CHECK_ERR(syscall(SYS_fork), EAGAIN);
+        CHECK_ERR(vfork(), EAGAIN);
+        CHECK_ERR(syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0), EAGAIN);
+        _exit(0);
+    }
+    CHECK_EXIT(pid, 0);
+}
+
 CASE(vfork_shares_memory_and_suspends_parent)
 {
     static volatile int value = 1;
