@@ -362,7 +362,11 @@ pub fn access(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
 pub fn getcwd(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let cwd = l.proc.cwd.lock().clone();
     let root = l.proc.root.lock().clone();
-    let path = crate::vfs::ops::path_of(&cwd, &root);
+    let (path, unreachable) = crate::vfs::ops::reachable_path_of(&cwd, &root);
+    // A removed working directory has no path (Linux: ENOENT).
+    if unreachable {
+        return Err(ENOENT);
+    }
     if path.len() + 1 > a[1] as usize {
         return Err(ERANGE);
     }
