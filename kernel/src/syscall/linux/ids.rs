@@ -84,8 +84,12 @@ fn setre(l: &Lwp, cur: Triple, r: u32, e: u32) -> Result<Triple, i32> {
 }
 
 /// set*id: privileged sets all three; otherwise only the effective id, to the real or saved.
+/// -1 is EINVAL.
 fn set_one(l: &Lwp, cur: Triple, v: u32) -> Result<Triple, i32> {
-    if privileged(l) {
+    // (uid_t)-1 is no id; only the setre/setres calls give it a meaning ("keep").
+    if v == KEEP {
+        Err(EINVAL)
+    } else if privileged(l) {
         Ok((v, v, v))
     } else if v == cur.0 || v == cur.2 {
         Ok((cur.0, v, cur.2))

@@ -378,7 +378,9 @@ pub fn getsid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 /// setpgid(pid, pgid): the caller or one of its children, within the caller's session.
 pub fn setpgid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    if (a[1] as i32) < 0 {
+    // pgid 0 stands for pid (itself 0 for the caller): Linux checks the sign after that.
+    let pgid_arg = if a[1] as i32 == 0 { a[0] as i32 } else { a[1] as i32 };
+    if pgid_arg < 0 {
         return Err(EINVAL);
     }
     let p = target(l, a[0])?;
@@ -393,7 +395,7 @@ pub fn setpgid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if p.sid.load(Ordering::Relaxed) == p.pid {
         return Err(EPERM);
     }
-    let pgid = if a[1] == 0 { p.pid } else { a[1] as u32 };
+    let pgid = if pgid_arg == 0 { p.pid } else { pgid_arg as u32 };
     if pgid != p.pid && !tree::group_in_session(pgid, sid) {
         return Err(EPERM);
     }
