@@ -80,6 +80,17 @@ CASE(fork_child_exit_status)
     CHECK_EXIT(pid, 42);
 }
 
+CASE(fork_raw_syscall)
+{
+    /* The fork system call itself (glibc's fork() makes clone). */
+    fflush(stdout);
+    long pid = syscall(SYS_fork);
+    if (pid == 0)
+        _exit(24);
+    CHECK(pid > 0);
+    CHECK_EXIT(pid, 24);
+}
+
 CASE(fork_child_ids)
 {
     pid_t parent = getpid();
@@ -418,6 +429,7 @@ CASE(setpgid_moves_child)
     CHECK_OK(setpgid(pid, pid));
     CHECK_EQ(getpgid(pid), pid);
     CHECK_EQ(getpgid(0), getpgrp());
+    CHECK_EQ(syscall(SYS_getpgrp), getpgrp());
     CHECK_EQ(getpgid(getpid()), getpgrp());
     /* The group is a kill target of its own. */
     CHECK_OK(kill(-pid, SIGKILL));
