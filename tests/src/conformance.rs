@@ -34,6 +34,7 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
         run("conformance-busybox-files", BUSYBOX_FILES, busybox_files),
         run("conformance-busybox-mount", BUSYBOX_MOUNT, busybox_mount),
+        smp2("conformance-busybox-session", BUSYBOX_SESSION, busybox_session),
         run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
         run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
@@ -152,14 +153,48 @@ fn busybox_files(p: &str, run: &Run, _: &Context) -> Vec<Check> {
 const BUSYBOX_MOUNT: &str = "log=warn init=/bin/busybox -- sh -c \"mkdir /mnt && mount -t tmpfs x /mnt && echo hi > /mnt/f && grep /mnt /proc/mounts && stat -f -c %t /mnt && cd /mnt && umount /mnt; echo busy=$?; cd / && umount /mnt && ls /mnt | wc -l; mount -t ext4 x /mnt 2>/dev/null; echo ext4=$?\"";
 
 fn busybox_mount(p: &str, run: &Run, _: &Context) -> Vec<Check> {
-    let want = [
-        "tmpfs /mnt tmpfs rw 0 0".to_string(),
-        "1021994".into(),
-        "busy=1".into(),
-        "0".into(),
-        "ext4=255".into(),
-    ];
+    let want =
+        ["x /mnt tmpfs rw 0 0".to_string(), "1021994".into(), "busy=1".into(), "0".into(), "ext4=255".into()];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
+}
+
+/// The busybox session (rootfs/etc/session.sh, issue 9 item 6) run by the conformance runner
+/// with no cases (/tmp is empty at boot).
+const BUSYBOX_SESSION: &str = "log=warn init=/bin/runner-musl -- --dir /tmp --session /etc/session.sh";
+
+/// What the session printed on Linux 6.1 in QEMU from the same image (between the runner's
+/// markers); its `~ ` lines legitimately differ and only have to be `~ ` lines here too.
+const SESSION_EXPECTED: &str = include_str!("../conformance/session.expected");
+
+/// The session's output must be Linux's line for line, `~ ` lines aside, and end with status 0.
+fn busybox_session(p: &str, run: &Run, _: &Context) -> Vec<Check> {
+    let lines = run.lines();
+    let got = lines.iter().skip_while(|l| **l != "--- session begin").skip(1);
+    let got: Vec<&str> = got.take_while(|l| !l.starts_with("--- session end")).copied().collect();
+    let end = lines.iter().find(|l| l.starts_with("--- session end")).copied();
+    let want: Vec<&str> = SESSION_EXPECTED.lines().collect();
+    let same = |w: &str, g: &str| w == g || (w.starts_with("~ ") && g.starts_with("~ "));
+    let r = match (0..want.len().max(got.len())).find(|&i| match (want.get(i), got.get(i)) {
+        (Some(w), Some(g)) => !same(w, g),
+        _ => true,
+    }) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "session line {}: expected `{}`, got `{}`",
+            i + 1,
+            want.get(i).unwrap_or(&"(end)"),
+            got.get(i).unwrap_or(&"(end)")
+        )),
+    };
+    let ended = match end {
+        Some("--- session end exit 0") => Ok(()),
+        other => Err(format!("session end: {other:?}")),
+    };
+    vec![
+        status(p, run, InitEnd::Exited(0)),
+        Check::new(format!("{p}/session"), r),
+        Check::new(format!("{p}/session-end"), ended),
+    ]
 }
 
 fn busybox_pipeline(p: &str, run: &Run, _: &Context) -> Vec<Check> {
@@ -558,6 +593,10 @@ mod tests {
 
     #[test]
     fn command_lines_are_what_init_cmdline_builds() {
+        let session = scenario("conformance-busybox-session");
+        let args: Vec<String> = ["--dir", "/tmp", "--session", "/etc/session.sh"].map(String::from).to_vec();
+        let words = [init::DEFAULT_KERNEL_WORDS.to_string()];
+        assert_eq!(session.cmdline, init::cmdline(&words, "/bin/runner-musl", &args).unwrap());
         for s in scenarios().into_iter().filter(|s| !s.name.contains("busybox")) {
             // A `-bsd4` run boots the other user scheduler.
             let (name, words) = match s.name.strip_suffix("-bsd4") {
@@ -581,6 +620,21 @@ mod tests {
             assert_eq!(s.image, Image::Conformance);
         }
         assert!(crate::scenarios::all().iter().filter(|s| s.name.contains("hello")).count() == 2);
+    }
+
+    #[test]
+    fn session_matches_linux_apart_from_tilde_lines() {
+        let name = "conformance-busybox-session";
+        let body = SESSION_EXPECTED.replace("~ Linux", "~ Damselfly");
+        let out =
+            format!("boot\n--- session begin\n{body}--- session end exit 0\ninit: exited with status 0\n");
+        assert!(failed(name, &run(&out, 39)).is_empty(), "{:?}", failed(name, &run(&out, 39)));
+        let f = failed(name, &run(&out.replace("5! = 120", "5! = 24"), 39));
+        assert!(f.len() == 1 && f[0].contains("expected `5! = 120`, got `5! = 24`"), "{f:?}");
+        let f = failed(name, &run(&out.replace("session end exit 0", "session end exit 1"), 39));
+        assert!(f.len() == 1 && f[0].contains("session-end"), "{f:?}");
+        let f = failed(name, &run(&out.replace("session done\n", ""), 39));
+        assert!(f.len() == 1 && f[0].contains("got `(end)`"), "{f:?}");
     }
 
     #[test]
