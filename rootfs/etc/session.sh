@@ -2,16 +2,15 @@
 #
 # The runner (tests/conformance/runner.c, --session) runs `/bin/sh /etc/session.sh` in a fresh
 # empty /tmp/case with stdin from /dev/null and stdout and stderr in one file. The output must
-# be byte for byte what the same image prints on Linux, apart from the lines that begin with
-# `~ ` (nothing else does), whose text legitimately depends on the kernel and the moment:
+# be byte for byte what the same image prints on Linux, apart from the lines `~ TAG: TEXT`
+# (nothing else begins with `~ `), whose text legitimately depends on the kernel and the
+# moment; TEXT must match TAG's pattern in tests/conformance/session-patterns.txt:
 #
-#   ~ uptime:  ` HH:MM:SS up <N min|H:MM|N days, H:MM>,  load average: F.FF, F.FF, F.FF`
-#   ~ free:    `              total        used        free      shared  buff/cache   available`
-#              `Mem:` and `Swap:` rows of six and three numbers
-#   ~ df:      `Filesystem           1K-blocks      Used Available Use% Mounted on`, then
-#              `scratch`, three numbers, `N%`, `/tmp/case/mnt` (a tmpfs's size is the kernel's)
-#   ~ uname:   `-s` the kernel name (`Linux`), `-r` its release, `-v` its version string
-#   ~ mount:   `rootfs on / type rootfs (...)` or `NAME on / type tmpfs (...)`: the root's line
+#   uptime      uptime's line (time, time up, users, load averages)
+#   free-head   free's header; free-mem, free-swap its Mem: and Swap: rows
+#   rootmount   the root's line of mount (`rootfs on / type rootfs|tmpfs (OPTIONS)`)
+#   df-head     df's header; df-row the row of a tmpfs whose size is the kernel's choice
+#   uname-s, uname-r, uname-v   the kernel's name, release and version
 #
 # Each step prints a `== NAME` marker first so a diff shows where it went wrong. Nothing here
 # depends on time or pids: dates are fixed with `date -d @N` and `touch -d`, listings sorted.
@@ -354,15 +353,15 @@ kill -0 $kp 2>/dev/null; echo "kill -0 after exit $?"
 kill -9 999999 2>&1; echo "kill missing pid status $?"
 
 step uptime
-uptime | sed 's/^/~ /'
+uptime | sed 's/^ */~ uptime: /'
 awk '{ print ($1 > 0 ? "uptime positive" : "uptime zero") }' /proc/uptime
 
 step free
-free | sed 's/^/~ /'
+free | sed -e '1s/^ */~ free-head: /' -e 's/^Mem:/~ free-mem: Mem:/' -e 's/^Swap:/~ free-swap: Swap:/'
 free | awk 'NR == 2 { print $1, ($2 > 0 ? "total positive" : "no total") }'
 
 step mount
-mount | grep ' on / ' | sed 's/^/~ /'
+mount | grep ' on / ' | sed 's/^/~ rootmount: /'
 mount | grep ' on /proc ' | cut -d' ' -f1-5
 mkdir mnt && mount -t tmpfs scratch mnt && echo "mounted tmpfs"
 grep ' /tmp/case/mnt ' /proc/mounts | cut -d' ' -f1-3
@@ -370,7 +369,7 @@ mount | grep ' on /tmp/case/mnt ' | cut -d' ' -f1-5
 echo inside > mnt/f && cat mnt/f
 
 step df
-df mnt 2>&1 | sed 's/^/~ /'
+df mnt 2>&1 | sed -e '1s/^/~ df-head: /' -e '2s/^/~ df-row: /'
 df -k mnt | head -1
 df -k mnt | awk 'NR == 2 { print $1, ($2 > 0 ? "blocks positive" : "no blocks"), $NF }'
 umount mnt && ls mnt | wc -l
@@ -379,9 +378,9 @@ mount -t nosuchfs none mnt 2>&1; echo "bad fstype status $?"
 step uname
 uname -m
 uname -o
-uname -s | sed 's/^/~ /'
-uname -r | sed 's/^/~ /'
-uname -v | sed 's/^/~ /'
+uname -s | sed 's/^/~ uname-s: /'
+uname -r | sed 's/^/~ uname-r: /'
+uname -v | sed 's/^/~ uname-v: /'
 
 step hostname
 hostname -F /etc/hostname && hostname
