@@ -30,6 +30,8 @@ bitflags::bitflags! {
         const SHARED = 2;
         /// Private, and the object may be referenced elsewhere: shadow it before writing.
         const NEEDS_COPY = 4;
+        /// mlock'd (MAP_LOCKED, mlock): counts against RLIMIT_MEMLOCK; not inherited by fork.
+        const LOCKED = 8;
     }
 }
 
