@@ -131,6 +131,9 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     if borrowed {
         eflags |= EntryFlags::NEEDS_COPY;
     }
+    if flags & MAP_LOCKED != 0 {
+        eflags |= EntryFlags::LOCKED;
+    }
     map.insert(MapEntry {
         start,
         end: start + len,
@@ -185,8 +188,8 @@ pub fn munmap(vs: &VmSpace, addr: u64, len: u64) -> Result<(), i32> {
 
 /// mprotect: sets the protection of every page in the range. EINVAL (unaligned address,
 /// unknown bits, GROWSUP, GROWSDOWN on a normal mapping), ENOMEM (a hole in the range, or
-/// beyond the user half), EACCES (beyond an entry's maximum protection). Nothing changes
-/// unless the whole range can.
+/// beyond the user half), EACCES (beyond an entry's maximum protection: nothing changes).
+/// A hole after the start fails with ENOMEM after the part before it changed, as Linux.
 pub fn mprotect(vs: &VmSpace, addr: u64, len: u64, prot: u64) -> Result<(), i32> {
     if !addr.is_multiple_of(PAGE) {
         return Err(EINVAL);
@@ -212,9 +215,20 @@ pub fn mprotect(vs: &VmSpace, addr: u64, len: u64, prot: u64) -> Result<(), i32>
         }
         start = e.start;
     }
-    if !map.is_covered(start, end) {
+    // Linux changes the mapped part up to the first hole, then fails with ENOMEM; a hole
+    // at the start changes nothing.
+    let mut covered_end = start;
+    while covered_end < end {
+        match map.lookup(covered_end) {
+            Some(e) => covered_end = e.end.min(end),
+            None => break,
+        }
+    }
+    if covered_end == start {
         return Err(ENOMEM);
     }
+    let hole = covered_end < end;
+    let end = covered_end;
     for s in map.starts_in(start, end) {
         if map.at(s).is_some_and(|e| !e.max_prot.contains(p)) {
             return Err(EACCES);
@@ -232,7 +246,11 @@ pub fn mprotect(vs: &VmSpace, addr: u64, len: u64, prot: u64) -> Result<(), i32>
         // Rights only go down here; faults add them back where the entry allows.
         vs.pmap().protect(start, end, user_prot(p));
     }
-    Ok(())
+    if hole {
+        Err(ENOMEM)
+    } else {
+        Ok(())
+    }
 }
 
 /// Extends the mapping that ends at `at` up to `end` (free space): in place when its object
