@@ -109,6 +109,23 @@ pub fn comm(p: &Proc) -> Vec<u8> {
     s
 }
 
+/// A write to /proc/PID/comm: the process's own command name becomes the first 15 bytes
+/// (up to a NUL), as PR_SET_NAME; another process's is EINVAL, as Linux answers.
+pub fn set_comm(p: &Proc, buf: &[u8]) -> Result<usize, i32> {
+    let me = crate::proc::curlwp().ok_or(abi::errno::EINVAL)?;
+    if me.proc.pid != p.pid {
+        return Err(abi::errno::EINVAL);
+    }
+    let n = buf.iter().take(15).position(|&b| b == 0).unwrap_or(buf.len().min(15));
+    *p.comm.lock() = buf[..n].to_vec();
+    Ok(buf.len())
+}
+
+/// /proc/PID/mounts: the mount table (as /proc/mounts shows it).
+pub fn mounts(_p: &Proc) -> Vec<u8> {
+    super::files::mounts().into_bytes()
+}
+
 /// Signals ignored and caught, as masks (bit `sig - 1`).
 fn sig_masks(p: &Proc) -> (u64, u64) {
     let acts = p.sigacts.lock();
@@ -206,8 +223,10 @@ pub fn status(p: &Proc) -> Vec<u8> {
     let _ = writeln!(s, "Pid:\t{}", p.pid);
     let _ = writeln!(s, "PPid:\t{}", p.ppid.load(Ordering::Relaxed));
     let _ = writeln!(s, "TracerPid:\t0");
-    let _ = writeln!(s, "Uid:\t{0}\t{0}\t{0}\t{0}", cred.uid);
-    let _ = writeln!(s, "Gid:\t{0}\t{0}\t{0}\t{0}", cred.gid);
+    // Real, effective, saved and filesystem ids (the filesystem id follows the effective).
+    let ids = *p.ids.lock();
+    let _ = writeln!(s, "Uid:\t{}\t{}\t{}\t{}", ids.ruid, cred.uid, ids.suid, cred.uid);
+    let _ = writeln!(s, "Gid:\t{}\t{}\t{}\t{}", ids.rgid, cred.gid, ids.sgid, cred.gid);
     let _ = write!(s, "Groups:\t");
     for g in &cred.groups {
         let _ = write!(s, "{g} ");
