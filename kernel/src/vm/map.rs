@@ -48,6 +48,9 @@ pub struct MapEntry {
     /// Page index in `object` of `start`.
     pub offset: u64,
     pub flags: EntryFlags,
+    /// The file a file mapping was made from, as the VFS names it (its namecache handle;
+    /// /proc/PID/maps shows its path, device and inode). `None` for anonymous memory.
+    pub file: Option<Arc<dyn core::any::Any + Send + Sync>>,
 }
 
 impl MapEntry {

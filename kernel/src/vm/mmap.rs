@@ -42,8 +42,13 @@ pub enum MapSource {
     /// Fresh anonymous memory (MAP_ANONYMOUS).
     Anonymous,
     /// An existing object (a file's, from the VFS) from page `offset`; `max_prot` is what
-    /// the open file allows.
-    Object { object: Arc<VmObject>, offset: u64, max_prot: Prot },
+    /// the open file allows; `file` names the file for /proc/PID/maps.
+    Object {
+        object: Arc<VmObject>,
+        offset: u64,
+        max_prot: Prot,
+        file: Option<Arc<dyn core::any::Any + Send + Sync>>,
+    },
 }
 
 fn user_prot(p: Prot) -> UserProt {
@@ -83,13 +88,15 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     // A private mapping of an existing object must never write into it: copy-on-write from
     // the first write, as after a fork.
     let borrowed = matches!(source, MapSource::Object { .. }) && !shared;
-    let (object, offset, max_prot) = match source {
-        MapSource::Anonymous => (VmObject::anonymous(), if grows_down { GROW_BASE } else { 0 }, Prot::all()),
-        MapSource::Object { object, offset, max_prot } => {
+    let (object, offset, max_prot, file) = match source {
+        MapSource::Anonymous => {
+            (VmObject::anonymous(), if grows_down { GROW_BASE } else { 0 }, Prot::all(), None)
+        }
+        MapSource::Object { object, offset, max_prot, file } => {
             if !max_prot.contains(prot) {
                 return Err(EACCES);
             }
-            (object, offset, max_prot)
+            (object, offset, max_prot, file)
         }
     };
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
@@ -143,6 +150,7 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
         object,
         offset,
         flags: eflags,
+        file,
     });
     drop(map);
     if flags & (MAP_POPULATE | MAP_LOCKED) != 0 && flags & MAP_NONBLOCK == 0 {
@@ -279,6 +287,7 @@ fn extend(map: &mut VmMap, at: u64, end: u64) -> Result<(), i32> {
         object: if shared { t.object.clone() } else { VmObject::anonymous() },
         offset: if shared { t.pindex(at) } else { 0 },
         flags: t.flags & EntryFlags::SHARED,
+        file: if shared { t.file.clone() } else { None },
     });
     Ok(())
 }
@@ -387,6 +396,7 @@ pub fn mremap(
             object: VmObject::anonymous(),
             offset: 0,
             flags: EntryFlags::empty(),
+            file: None,
             ..t
         });
     }
@@ -434,6 +444,7 @@ pub fn brk(vs: &VmSpace, new: u64) -> u64 {
                 object: VmObject::anonymous(),
                 offset: 0,
                 flags: EntryFlags::empty(),
+                file: None,
             });
         }
     }

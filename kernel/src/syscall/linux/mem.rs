@@ -34,7 +34,15 @@ pub fn mmap(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if flags & MAP_TYPE == MAP_PRIVATE || f.writable() {
         max |= Prot::WRITE;
     }
-    vmm::mmap(&vs(), addr, len, prot, flags, MapSource::Object { object, offset: off / 4096, max_prot: max })
+    let file = f.nch.clone().map(|h| Arc::new(h) as Arc<dyn core::any::Any + Send + Sync>);
+    vmm::mmap(
+        &vs(),
+        addr,
+        len,
+        prot,
+        flags,
+        MapSource::Object { object, offset: off / 4096, max_prot: max, file },
+    )
 }
 
 pub fn munmap(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
