@@ -618,3 +618,23 @@ CASE(proc_version_line)
     CHECK_EQ(text[n - 1], '\n');
     CHECK(strchr(text, '\n') == text + n - 1);
 }
+
+CASE(proc_pr_set_name_efault)
+{
+    CHECK_ERR(prctl(PR_SET_NAME, BAD_PTR, 0, 0, 0), EFAULT);
+    slurp("/proc/self/comm");
+    char want[32];
+    snprintf(want, sizeof want, "%s\n", exe_comm());
+    CHECK_STR(text, want);
+}
+
+CASE(proc_getdents_errors)
+{
+    char buf[1024];
+    int fd = (int)CHECK_OK(open("/proc/version", O_RDONLY));
+    CHECK_ERR(syscall(SYS_getdents64, fd, buf, sizeof buf), ENOTDIR);
+    int dir = (int)CHECK_OK(open("/proc/self/fd", O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(syscall(SYS_getdents64, dir, BAD_PTR, sizeof buf), EFAULT);
+    CHECK_ERR(syscall(SYS_getdents64, 999, buf, sizeof buf), EBADF);
+    CHECK(syscall(SYS_getdents64, dir, buf, sizeof buf) > 0);
+}

@@ -85,18 +85,17 @@ CASE(clock_gettime_boottime_not_behind_monotonic)
 
 CASE(clock_gettime_coarse_close_to_fine)
 {
-    struct timespec res;
-    CHECK_OK(clock_getres(CLOCK_MONOTONIC_COARSE, &res));
-    long long r = ts_ns(res);
+    /* A coarse clock reads the fine one as of the last tick: never ahead of it, and behind
+     * by a few ticks at most (a second allows for ticks delayed on a loaded emulator). */
     long long before = now_ns(CLOCK_MONOTONIC);
     long long c = now_ns(CLOCK_MONOTONIC_COARSE);
     long long after = now_ns(CLOCK_MONOTONIC);
     CHECK(c <= after);
-    CHECK(c >= before - 2 * r - 1000000);
+    CHECK(c >= before - NS);
     long long rt = now_ns(CLOCK_REALTIME);
     long long rc = now_ns(CLOCK_REALTIME_COARSE);
     CHECK(rc <= now_ns(CLOCK_REALTIME));
-    CHECK(rc >= rt - 2 * r - 1000000);
+    CHECK(rc >= rt - NS);
 }
 
 CASE(clock_gettime_cputime_advances_with_work)
@@ -532,4 +531,15 @@ CASE(timer_settime_einval_bad_value)
     CHECK_OK(syscall(SYS_timer_delete, id));
     /* Deleted: the id is gone. */
     CHECK_ERR(syscall(SYS_timer_delete, id), EINVAL);
+}
+
+CASE(nanosleep_raw_and_alarm_raw)
+{
+    /* The plain system calls, which the libcs may route elsewhere (clock_nanosleep,
+     * setitimer). */
+    struct timespec d = {0, 1000000};
+    CHECK_EQ(syscall(SYS_nanosleep, &d, NULL), 0);
+    CHECK_EQ(syscall(SYS_alarm, 30), 0);
+    long left = syscall(SYS_alarm, 0);
+    CHECK(left >= 29 && left <= 30);
 }
