@@ -179,9 +179,12 @@ fn exec_depth(
             // Writable while the tail past the file part is cleared.
             let map_prot = if s.memsz > s.filesz { prot | PROT_WRITE } else { prot };
             let source = match &object {
-                Some(o) => {
-                    MapSource::Object { object: o.clone(), offset: offset_page, max_prot: Prot::all() }
-                }
+                Some(o) => MapSource::Object {
+                    object: o.clone(),
+                    offset: offset_page,
+                    max_prot: Prot::all(),
+                    file: None,
+                },
                 None => MapSource::Anonymous,
             };
             mmap(&vs, start, len, map_prot, MAP_PRIVATE | MAP_FIXED, source)?;
