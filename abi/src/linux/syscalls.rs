@@ -327,7 +327,7 @@ crate::syscall_list! {
     319 memfd_create(Str, Flags) Missing;
     320 kexec_file_load(Fd, Fd, ULong, Str, ULong) Missing;
     321 bpf(Int, Ptr, UInt) Missing;
-    322 execveat(Fd, Str, Ptr, Ptr, Flags) Missing;
+    322 execveat(Fd, Str, Ptr, Ptr, Flags) Implemented;
     323 userfaultfd(Flags) Missing;
     324 membarrier(Int, Flags, Int) Missing;
     325 mlock2(Addr, Size, Flags) Missing;

@@ -90,6 +90,7 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::fork, lifecycle::fork),
     (nr::vfork, lifecycle::vfork),
     (nr::execve, lifecycle::execve),
+    (nr::execveat, lifecycle::execveat),
     (nr::wait4, lifecycle::wait4),
     (nr::waitid, lifecycle::waitid),
     (nr::setpgid, lifecycle::setpgid),
