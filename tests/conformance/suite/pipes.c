@@ -106,6 +106,10 @@ CASE(pipe_fstat_is_fifo)
     CHECK(S_ISFIFO(st.st_mode));
     CHECK_OK(fstat(p[1], &st));
     CHECK(S_ISFIFO(st.st_mode));
+    /* glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): the fstat call itself too. */
+    memset(&st, 0, sizeof st);
+    CHECK_EQ(syscall(SYS_fstat, p[0], &st), 0);
+    CHECK(S_ISFIFO(st.st_mode));
 }
 
 CASE(pipe_wrong_end_ebadf)
