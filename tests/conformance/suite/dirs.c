@@ -718,9 +718,25 @@ CASE(dir_nlink_counts_subdirs)
     CHECK_EQ(stat_of("d").st_nlink, 2);
 }
 
+/* Runs `body`, which mounts on "m", in a child, then detaches whatever is still mounted there:
+ * a failed check must not leave a mount behind that the runner cannot remove. */
+static void run_unmounting(void (*body)(void))
+{
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        body();
+        _exit(0);
+    }
+    int st = wait_status(pid);
+    while (umount2("m", MNT_DETACH) == 0)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        FAIL("the case's child: status %#x, want exit 0", st);
+}
+
 /* ---- statfs, fstatfs ---- */
 
-CASE(statfs_tmpfs_magic)
+static void statfs_tmpfs_magic_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
     CHECK_OK(mount("none", "m", "tmpfs", 0, "size=1m"));
@@ -739,6 +755,11 @@ CASE(statfs_tmpfs_magic)
     CHECK_OK(umount2("m", 0));
 }
 
+CASE(statfs_tmpfs_magic)
+{
+    run_unmounting(statfs_tmpfs_magic_body);
+}
+
 CASE(statfs_errors)
 {
     struct statfs s;
@@ -754,7 +775,7 @@ CASE(statfs_errors)
 
 /* ---- mount, umount2 ---- */
 
-CASE(mount_tmpfs_in_case_dir)
+static void mount_tmpfs_in_case_dir_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
     write_file("m/under", "hidden");
@@ -778,7 +799,12 @@ CASE(mount_tmpfs_in_case_dir)
     CHECK_EQ(stat_of("m").st_dev, before.st_dev);
 }
 
-CASE(mount_readonly_erofs)
+CASE(mount_tmpfs_in_case_dir)
+{
+    run_unmounting(mount_tmpfs_in_case_dir_body);
+}
+
+static void mount_readonly_erofs_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
     CHECK_OK(mount("none", "m", "tmpfs", MS_RDONLY, NULL));
@@ -788,7 +814,12 @@ CASE(mount_readonly_erofs)
     write_file("m/f", "writable again");
 }
 
-CASE(umount_busy)
+CASE(mount_readonly_erofs)
+{
+    run_unmounting(mount_readonly_erofs_body);
+}
+
+static void umount_busy_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
     CHECK_OK(mount("none", "m", "tmpfs", 0, NULL));
@@ -803,7 +834,12 @@ CASE(umount_busy)
     CHECK_ERR(access("m/f", F_OK), ENOENT);
 }
 
-CASE(umount_detach_while_busy)
+CASE(umount_busy)
+{
+    run_unmounting(umount_busy_body);
+}
+
+static void umount_detach_while_busy_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
     CHECK_OK(mount("none", "m", "tmpfs", 0, NULL));
@@ -817,7 +853,12 @@ CASE(umount_detach_while_busy)
     CHECK_OK(close(fd));
 }
 
-CASE(umount_errors)
+CASE(umount_detach_while_busy)
+{
+    run_unmounting(umount_detach_while_busy_body);
+}
+
+static void umount_errors_body(void)
 {
     CHECK_OK(mkdir("d", 0755));
     CHECK_ERR(umount2("d", 0), EINVAL);
@@ -831,7 +872,12 @@ CASE(umount_errors)
     CHECK_ERR(umount2("m", 0), EINVAL);
 }
 
-CASE(mount_errors)
+CASE(umount_errors)
+{
+    run_unmounting(umount_errors_body);
+}
+
+static void mount_errors_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
     write_file("f", "x");
@@ -843,6 +889,11 @@ CASE(mount_errors)
     AS_USER(CHECK_ERR(mount("none", "m", "tmpfs", 0, NULL), EPERM));
     /* Nothing got mounted. */
     CHECK_ERR(umount2("m", 0), EINVAL);
+}
+
+CASE(mount_errors)
+{
+    run_unmounting(mount_errors_body);
 }
 
 /* ---- permissions on directories, the sticky bit ---- */
