@@ -7,6 +7,7 @@ use crate::vfs::mount::{self, Mount};
 use crate::vfs::nlookup::nlookup;
 use abi::errno::*;
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
 
 type R = Result<u64, i32>;
@@ -22,6 +23,7 @@ pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     const MS_MGC_VAL: u64 = 0xc0ed_0000;
     let mut fstype = [0u8; 32];
     let n = copyinstr(&mut fstype, a[2]).map_err(|e| if e == ENAMETOOLONG { ENODEV } else { e })?;
+    let source = mount_source(a[0])?;
     let data = if a[4] != 0 { user_path(a[4])? } else { Vec::new() };
     let target = user_path(a[1])?;
     let on = nlookup(&l.proc.ctx(), None, &target, true)?;
@@ -35,10 +37,10 @@ pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let m: Arc<Mount> = match &fstype[..n] {
         b"tmpfs" => {
             let o = TmpfsOptions::parse(&data)?;
-            crate::vfs::tmpfs::mount("tmpfs", o.mode, o.uid, o.gid)
+            crate::vfs::tmpfs::mount(source, o.mode, o.uid, o.gid)
         }
-        b"proc" => crate::vfs::procfs::mount(),
-        b"devtmpfs" => crate::vfs::devfs::mount(),
+        b"proc" => crate::vfs::procfs::mount(source),
+        b"devtmpfs" => crate::vfs::devfs::mount(source),
         _ => return Err(ENODEV),
     };
     if flags & MS_RDONLY != 0 {
@@ -46,6 +48,18 @@ pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     }
     mount::mount_on(&on, m)?;
     Ok(0)
+}
+
+/// The source argument of mount(2) as /proc/mounts shows it: Linux copies up to a page
+/// (EINVAL beyond) and shows a NULL source as "none".
+fn mount_source(uaddr: u64) -> Result<Vec<u8>, i32> {
+    if uaddr == 0 {
+        return Ok(b"none".to_vec());
+    }
+    let mut buf = vec![0u8; 4096];
+    let n = copyinstr(&mut buf, uaddr).map_err(|e| if e == ENAMETOOLONG { EINVAL } else { e })?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// tmpfs's mount options: the root directory's mode (octal), owner and group.
