@@ -771,6 +771,11 @@ CASE(statfs_errors)
     CHECK_ERR(fstatfs(-1, &s), EBADF);
     CHECK_ERR(syscall(SYS_fstatfs, 0, BAD_PTR), EFAULT);
     CHECK_OK(statfs("f", &s));
+    int fd = (int)CHECK_OK(open("f", O_RDONLY));
+    struct statfs t;
+    CHECK_OK(fstatfs(fd, &t));
+    CHECK_EQ(t.f_type, s.f_type);
+    CHECK_OK(close(fd));
 }
 
 /* ---- mount, umount2 ---- */
