@@ -90,7 +90,7 @@ crate::syscall_list! {
     82 rename(Str, Str) Implemented;
     83 mkdir(Str, Mode) Implemented;
     84 rmdir(Str) Implemented;
-    85 creat(Str, Mode) Missing;
+    85 creat(Str, Mode) Implemented;
     86 link(Str, Str) Implemented;
     87 unlink(Str) Implemented;
     88 symlink(Str, Str) Implemented;
@@ -300,8 +300,8 @@ crate::syscall_list! {
     292 dup3(Fd, Fd, Flags) Implemented;
     293 pipe2(Ptr, Flags) Implemented;
     294 inotify_init1(Flags) Missing;
-    295 preadv(Fd, Ptr, Int, ULong, ULong) Missing;
-    296 pwritev(Fd, Ptr, Int, ULong, ULong) Missing;
+    295 preadv(Fd, Ptr, Int, ULong, ULong) Implemented;
+    296 pwritev(Fd, Ptr, Int, ULong, ULong) Implemented;
     297 rt_tgsigqueueinfo(Pid, Pid, Sig, Ptr) Implemented;
     298 perf_event_open(Ptr, Pid, Int, Fd, ULong) Missing;
     299 recvmmsg(Fd, Ptr, UInt, Flags, Ptr) Missing;
@@ -337,7 +337,7 @@ crate::syscall_list! {
     329 pkey_mprotect(Addr, Size, Flags, Int) Missing;
     330 pkey_alloc(Flags, ULong) Missing;
     331 pkey_free(Int) Missing;
-    332 statx(Fd, Str, Flags, UInt, Ptr) Missing;
+    332 statx(Fd, Str, Flags, UInt, Ptr) Implemented;
     333 io_pgetevents(ULong, Long, Long, Ptr, Ptr, Ptr) Missing;
     334 rseq(Ptr, UInt, Int, UInt) Missing;
     335 uretprobe() Missing;
@@ -357,7 +357,7 @@ crate::syscall_list! {
     436 close_range(UInt, UInt, Flags) Implemented;
     437 openat2(Fd, Str, Ptr, Size) Missing;
     438 pidfd_getfd(Fd, Fd, Flags) Missing;
-    439 faccessat2(Fd, Str, Mode, Flags) Missing;
+    439 faccessat2(Fd, Str, Mode, Flags) Implemented;
     440 process_madvise(Fd, Ptr, Size, Int, Flags) Missing;
     441 epoll_pwait2(Fd, Ptr, Int, Ptr, Ptr, Size) Implemented;
     442 mount_setattr(Fd, Str, Flags, Ptr, Size) Missing;

@@ -30,6 +30,8 @@ pub struct Mount {
     /// Names change behind the namecache's back (procfs: pids come and go, /proc/self
     /// depends on the reader): every lookup asks the filesystem again.
     uncached: core::sync::atomic::AtomicBool,
+    /// Mounted MS_RDONLY: every change to its namespace and files is EROFS.
+    readonly: core::sync::atomic::AtomicBool,
 }
 
 impl Mount {
@@ -47,6 +49,7 @@ impl Mount {
             root_ncp: Ncp::new_root(root(weak)),
             covered: SpinLock::new(None),
             uncached: core::sync::atomic::AtomicBool::new(false),
+            readonly: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -58,6 +61,19 @@ impl Mount {
     /// Whether lookups bypass the namecache's positive and negative states.
     pub fn uncached(&self) -> bool {
         self.uncached.load(Ordering::Relaxed)
+    }
+
+    /// Makes the mount read-only (MS_RDONLY).
+    pub fn set_readonly(&self) {
+        self.readonly.store(true, Ordering::Relaxed);
+    }
+
+    /// EROFS when the mount is read-only: the check before any change to it.
+    pub fn check_writable(&self) -> Result<(), i32> {
+        if self.readonly.load(Ordering::Relaxed) {
+            return Err(abi::errno::EROFS);
+        }
+        Ok(())
     }
 
     /// The handle of the mount's root.
@@ -100,7 +116,9 @@ pub fn mount_on(on: &NcHandle, m: Arc<Mount>) -> Result<(), i32> {
 
 /// Unmounts the filesystem whose root is `root`: EBUSY while anything but the table, its
 /// own root entry and the caller's handle refers to it, or while something is mounted inside.
-pub fn unmount(root: NcHandle) -> Result<(), i32> {
+/// `detach` (MNT_DETACH) takes a busy mount out of the namespace all the same; what still
+/// refers to it (open files, working directories) keeps it until the last reference goes.
+pub fn unmount(root: NcHandle, detach: bool) -> Result<(), i32> {
     let m = root.mount.clone();
     drop(root);
     let mut table = MOUNTS.lock();
@@ -111,7 +129,8 @@ pub fn unmount(root: NcHandle) -> Result<(), i32> {
     // Expected references: the table, `m` here, and the covered entry's mount mark. Any more
     // is a namecache handle (a working directory, an open file) somewhere.
     let expected = 2 + usize::from(m.covered.lock().is_some());
-    if Arc::strong_count(&m) > expected || m.root_ncp.busy() {
+    let busy = Arc::strong_count(&m) > expected || m.root_ncp.busy();
+    if busy && !detach {
         return Err(EBUSY);
     }
     table.remove(pos);
@@ -119,7 +138,9 @@ pub fn unmount(root: NcHandle) -> Result<(), i32> {
     if let Some(c) = m.covered.lock().take() {
         c.ncp.set_mounted(None);
     }
-    m.root_ncp.tear_down();
+    if !busy {
+        m.root_ncp.tear_down();
+    }
     Ok(())
 }
 

@@ -197,6 +197,33 @@ impl Ncp {
         i.parent = Arc::downgrade(newparent);
     }
 
+    /// Swaps the places of two entries (renameat2's RENAME_EXCHANGE): each takes the other's
+    /// parent and name, subtrees travelling along.
+    pub fn exchange(a: &Arc<Ncp>, b: &Arc<Ncp>) {
+        let (ap, an) = {
+            let i = a.inner.lock();
+            (i.parent.clone(), i.name.clone())
+        };
+        let (bp, bn) = {
+            let i = b.inner.lock();
+            (i.parent.clone(), i.name.clone())
+        };
+        if let Some(p) = ap.upgrade() {
+            p.inner.lock().children.insert(an.clone(), b.clone());
+        }
+        if let Some(p) = bp.upgrade() {
+            p.inner.lock().children.insert(bn.clone(), a.clone());
+        }
+        {
+            let mut i = a.inner.lock();
+            i.name = bn;
+            i.parent = bp;
+        }
+        let mut i = b.inner.lock();
+        i.name = an;
+        i.parent = ap;
+    }
+
     /// True when something outside the tree still refers to an entry in it, or a mount sits
     /// inside it (unmount's EBUSY check).
     pub fn busy(self: &Arc<Self>) -> bool {

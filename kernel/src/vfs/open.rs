@@ -3,12 +3,45 @@
 use super::cred::access;
 use super::file::{open_vnode, File};
 use super::namecache::NcHandle;
-use super::nlookup::{nlookup, Ctx};
+use super::nlookup::{nlookup, nlookup_parent, Ctx};
 use super::ops::create_at;
 use super::vnode::VType;
 use abi::errno::{EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, EOPNOTSUPP};
 use abi::fcntl::*;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// Symlinks O_CREAT follows to reach the name it creates (Linux's MAXSYMLINKS).
+const MAX_LINKS: usize = 40;
+
+/// Where O_CREAT creates `path` that does not resolve: the path itself, or when it ends in a
+/// symlink (followed) to a missing name, that link's target, taken from the link's
+/// directory; ELOOP past MAX_LINKS links.
+fn creation_point(
+    ctx: &Ctx,
+    at: Option<&NcHandle>,
+    path: &[u8],
+    follow: bool,
+) -> Result<(Option<NcHandle>, Vec<u8>), i32> {
+    let mut at = at.cloned();
+    let mut path = path.to_vec();
+    if !follow {
+        return Ok((at, path));
+    }
+    for _ in 0..MAX_LINKS {
+        let link = match nlookup(ctx, at.as_ref(), &path, false) {
+            Ok(h) => h.vnode().filter(|v| v.vtype() == VType::Lnk),
+            Err(_) => None,
+        };
+        let Some(link) = link else { return Ok((at, path)) };
+        let target = link.node.readlink()?;
+        if target.first() != Some(&b'/') {
+            at = Some(nlookup_parent(ctx, at.as_ref(), &path)?.0);
+        }
+        path = target;
+    }
+    Err(ELOOP)
+}
 
 /// Opens `path` relative to `at` (None: the working directory) with open(2)'s `flags` and,
 /// when creating, permission bits `mode` (the process layer applies its umask first).
@@ -47,7 +80,8 @@ pub fn open_at(
             if path.last() == Some(&b'/') {
                 return Err(EISDIR);
             }
-            match create_at(ctx, at, path, VType::Reg, mode & 0o7777, 0) {
+            let (cat, cpath) = creation_point(ctx, at, path, !nofollow)?;
+            match create_at(ctx, cat.as_ref(), &cpath, VType::Reg, mode & 0o7777, 0) {
                 Ok(h) => (h, true),
                 // Lost a race with another creator: open what it made.
                 Err(EEXIST) if flags & O_EXCL == 0 => (nlookup(ctx, at, path, true)?, false),
@@ -79,6 +113,10 @@ pub fn open_at(
             return Err(EISDIR);
         }
         ctx.cred.check(&vp.getattr(), want)?;
+        // A read-only mount refuses writing its files (a device or FIFO on it is not its data).
+        if want & access::W != 0 && matches!(vp.vtype(), VType::Reg | VType::Dir) {
+            h.mount.check_writable()?;
+        }
     }
     open_vnode(h, vp, if fresh { flags & !O_TRUNC } else { flags })
 }

@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// The directory and name a create or remove acts on, with the directory checked for write
-/// and search permission.
+/// and search permission, on a mount that is not read-only.
 struct Target {
     dir: NcHandle,
     dirv: Arc<Vnode>,
@@ -24,6 +24,7 @@ fn target(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8]) -> Result<Target, i32> 
     let (dir, name, trailing_slash) = nlookup_parent(ctx, at, path)?;
     let dirv = dir.vnode().ok_or(ENOENT)?;
     ctx.cred.check(&dirv.getattr(), access::W | access::X)?;
+    dir.mount.check_writable()?;
     Ok(Target { dir, dirv, name, trailing_slash })
 }
 
@@ -44,8 +45,17 @@ fn sticky_ok(ctx: &Ctx, dir: &Attr, victim: &Attr) -> Result<(), i32> {
     Ok(())
 }
 
-fn new_node(ctx: &Ctx, vtype: VType, perm: u32, rdev: u64) -> NewNode {
-    NewNode { vtype, perm, uid: ctx.cred.uid, gid: ctx.cred.gid, rdev }
+/// A new node's owner and mode in `dir`: the caller's ids, except in a set-group-id
+/// directory, whose group the node takes (and a new directory the bit as well).
+fn new_node(ctx: &Ctx, dir: &Attr, vtype: VType, perm: u32, rdev: u64) -> NewNode {
+    let (mut gid, mut perm) = (ctx.cred.gid, perm);
+    if dir.mode & mode::S_ISGID != 0 {
+        gid = dir.gid;
+        if vtype == VType::Dir {
+            perm |= mode::S_ISGID;
+        }
+    }
+    NewNode { vtype, perm, uid: ctx.cred.uid, gid, rdev }
 }
 
 /// Creates a node (mkdir, mknod, a file for O_CREAT). EEXIST when the name exists.
@@ -69,7 +79,7 @@ pub fn create_at(
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
-    let v = t.dirv.node.create(&t.name, new_node(ctx, vtype, perm, rdev))?;
+    let v = t.dirv.node.create(&t.name, new_node(ctx, &t.dirv.getattr(), vtype, perm, rdev))?;
     h.ncp.set_state(NcState::Positive(v));
     Ok(h)
 }
@@ -98,7 +108,8 @@ pub fn symlink_at(
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
-    let v = t.dirv.node.symlink(&t.name, target_path, new_node(ctx, VType::Lnk, 0o777, 0))?;
+    let node = new_node(ctx, &t.dirv.getattr(), VType::Lnk, 0o777, 0);
+    let v = t.dirv.node.symlink(&t.name, target_path, node)?;
     h.ncp.set_state(NcState::Positive(v));
     Ok(h)
 }
@@ -181,10 +192,27 @@ pub fn rename_at(
     new_at: Option<&NcHandle>,
     new: &[u8],
 ) -> Result<(), i32> {
+    rename2_at(ctx, old_at, old, new_at, new, false)
+}
+
+/// renameat2 without RENAME_EXCHANGE: `noreplace` (RENAME_NOREPLACE) makes an existing
+/// target EEXIST instead of replacing it.
+pub fn rename2_at(
+    ctx: &Ctx,
+    old_at: Option<&NcHandle>,
+    old: &[u8],
+    new_at: Option<&NcHandle>,
+    new: &[u8],
+    noreplace: bool,
+) -> Result<(), i32> {
     let from = target(ctx, old_at, old)?;
     let to = target(ctx, new_at, new)?;
-    if is_dot(&from.name) || is_dot(&to.name) {
-        return Err(if from.name == b"." || to.name == b"." { EINVAL } else { EBUSY });
+    // Linux: `.` or `..` on either side is EBUSY (EEXIST as a target with RENAME_NOREPLACE).
+    if is_dot(&from.name) {
+        return Err(EBUSY);
+    }
+    if is_dot(&to.name) {
+        return Err(if noreplace { EEXIST } else { EBUSY });
     }
     if !Arc::ptr_eq(&from.dir.mount, &to.dir.mount) {
         return Err(EXDEV);
@@ -194,6 +222,9 @@ pub fn rename_at(
     let sv = resolve(&src)?.ok_or(ENOENT)?;
     let dst = NcHandle { ncp: to.dir.ncp.child(&to.name), mount: to.dir.mount.clone() };
     let dv = resolve(&dst)?;
+    if noreplace && dv.is_some() {
+        return Err(EEXIST);
+    }
     if (from.trailing_slash || to.trailing_slash) && !sv.is_dir() {
         return Err(ENOTDIR);
     }
@@ -213,6 +244,44 @@ pub fn rename_at(
     }
     from.dirv.node.rename(&from.name, &to.dirv, &to.name)?;
     src.ncp.rename_to(&to.dir.ncp, &to.name);
+    Ok(())
+}
+
+/// renameat2's RENAME_EXCHANGE: `old` and `new`, both existing, swap places atomically.
+pub fn exchange_at(
+    ctx: &Ctx,
+    old_at: Option<&NcHandle>,
+    old: &[u8],
+    new_at: Option<&NcHandle>,
+    new: &[u8],
+) -> Result<(), i32> {
+    let from = target(ctx, old_at, old)?;
+    let to = target(ctx, new_at, new)?;
+    if is_dot(&from.name) || is_dot(&to.name) {
+        return Err(EBUSY);
+    }
+    if !Arc::ptr_eq(&from.dir.mount, &to.dir.mount) {
+        return Err(EXDEV);
+    }
+    let _tok = get_token(&from.dir.mount.token);
+    let src = NcHandle { ncp: from.dir.ncp.child(&from.name), mount: from.dir.mount.clone() };
+    let sv = resolve(&src)?.ok_or(ENOENT)?;
+    let dst = NcHandle { ncp: to.dir.ncp.child(&to.name), mount: to.dir.mount.clone() };
+    let dv = resolve(&dst)?.ok_or(ENOENT)?;
+    if src.ncp.mounted().is_some() || dst.ncp.mounted().is_some() {
+        return Err(EBUSY);
+    }
+    // Neither may end up below itself.
+    if (sv.is_dir() && is_ancestor(&src, &to.dir)) || (dv.is_dir() && is_ancestor(&dst, &from.dir)) {
+        return Err(EINVAL);
+    }
+    sticky_ok(ctx, &from.dirv.getattr(), &sv.getattr())?;
+    sticky_ok(ctx, &to.dirv.getattr(), &dv.getattr())?;
+    if Arc::ptr_eq(&sv, &dv) {
+        return Ok(());
+    }
+    from.dirv.node.exchange(&from.name, &to.dirv, &to.name)?;
+    super::namecache::Ncp::exchange(&src.ncp, &dst.ncp);
     Ok(())
 }
 

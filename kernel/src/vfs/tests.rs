@@ -56,7 +56,7 @@ impl Scratch {
             }
             let _ = crate::lwkt::sleep::tsleep(crate::lwkt::sleep::ident_of(&r), 0, "unmount", 1);
         }
-        e(mount::unmount(r), "unmount")?;
+        e(mount::unmount(r, false), "unmount")?;
         e(remove_at(&root, None, &dir, true), "rmdir scratch")?;
         Ok(())
     }
@@ -233,7 +233,7 @@ ktest! {
         kassert!(back.same(&e(nlookup(c, None, b"d3/sub", true), "sub")?), "`..` of a moved dir");
         // While a handle into the mount lives, unmount refuses.
         let r = s.mount.root();
-        kassert_eq!(mount::unmount(r).err(), Some(EBUSY));
+        kassert_eq!(mount::unmount(r, false).err(), Some(EBUSY));
         drop(back);
         s.done()
     }

@@ -227,6 +227,11 @@ pub trait FsNode: Send + Sync {
     fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
         Err(abi::errno::ENOTDIR)
     }
+    /// Swaps `a` in this directory with `b` in `todir` (same mount), both existing, whatever
+    /// their types (renameat2's RENAME_EXCHANGE). EINVAL where the filesystem cannot.
+    fn exchange(&self, _a: &[u8], _todir: &Vnode, _b: &[u8]) -> Result<(), i32> {
+        Err(abi::errno::EINVAL)
+    }
     /// The filesystem-private object behind the node, for same-mount checks (rename, link).
     fn as_any(&self) -> &dyn core::any::Any;
 

@@ -166,6 +166,43 @@ pub fn pwrite64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(f.pwrite_within(&buf, a[3] as i64, fsize_limit(l)).map_err(|e| write_failed(l, e))? as u64)
 }
 
+/// preadv(fd, iov, iovcnt, pos_l, pos_h): readv at offset pos_l (the whole of it on 64-bit),
+/// leaving the file offset alone; each iovec continues where the last one ended.
+pub fn preadv(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    positioned_vectored(l, t, a, pread64)
+}
+
+/// pwritev(fd, iov, iovcnt, pos_l, pos_h): writev at an offset (see preadv).
+pub fn pwritev(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    positioned_vectored(l, t, a, pwrite64)
+}
+
+/// Runs the positioned `op` over each iovec from the offset in a[3],
+/// stopping at a short transfer; an error after some bytes moved reports the bytes.
+fn positioned_vectored(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6], op: super::Handler) -> R {
+    // Linux's pos_from_hilo on a 64-bit kernel: the high half shifts out entirely.
+    let pos = a[3] as i64;
+    l.proc.fd.get(fd_arg(a[0]))?;
+    let vecs = iovecs(a[1], a[2])?;
+    if pos < 0 {
+        return Err(EINVAL);
+    }
+    let mut total = 0u64;
+    for (base, len) in vecs {
+        let at = (pos as u64).checked_add(total).ok_or(EINVAL)?;
+        let n = match op(l, t, [a[0], base, len, at, 0, 0]) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 pub fn lseek(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     l.proc.fd.get(fd_arg(a[0]))?.lseek(a[1] as i64, a[2] as u32)
 }
@@ -294,6 +331,12 @@ pub fn open(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     openat(l, t, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
 }
 
+/// creat(path, mode): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+pub fn creat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    let flags = (O_CREAT | O_WRONLY | O_TRUNC) as u64;
+    openat(l, t, [AT_FDCWD as u64, a[0], flags, a[1], 0, 0])
+}
+
 /// Linux's `struct stat` on x86_64 (144 bytes).
 fn stat_bytes(a: &Attr, dev: u64) -> [u8; 144] {
     let mut b = [0u8; 144];
@@ -317,31 +360,13 @@ fn stat_bytes(a: &Attr, dev: u64) -> [u8; 144] {
     b
 }
 
-fn dev_of(h: Option<&crate::vfs::namecache::NcHandle>) -> u64 {
+pub fn dev_of(h: Option<&crate::vfs::namecache::NcHandle>) -> u64 {
     h.map_or(0, |h| h.mount.id)
 }
 
 pub fn fstat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
-    let attr = match &f.vp {
-        Some(v) => v.getattr(),
-        None => {
-            // A pipe end: a FIFO with no name.
-            Attr {
-                ino: 0,
-                mode: VType::Fifo.ifmt() | 0o600,
-                nlink: 1,
-                uid: 0,
-                gid: 0,
-                rdev: 0,
-                size: 0,
-                blocks_bytes: 0,
-                atime: Default::default(),
-                mtime: Default::default(),
-                ctime: Default::default(),
-            }
-        }
-    };
+    let attr = f.vp.as_ref().map_or_else(pipe_attr, |v| v.getattr());
     copyout(a[1], &stat_bytes(&attr, dev_of(f.nch.as_ref())))?;
     Ok(0)
 }
@@ -379,18 +404,69 @@ pub fn lstat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     newfstatat(l, t, [AT_FDCWD as u64, a[0], a[1], AT_SYMLINK_NOFOLLOW as u64, 0, 0])
 }
 
-pub fn faccessat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let path = user_path(a[1])?;
+/// faccessat(dirfd, path, mode): faccessat2 without flags.
+pub fn faccessat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    faccessat2(l, t, [a[0], a[1], a[2], 0, 0, 0])
+}
+
+/// faccessat2(dirfd, path, mode, flags): checks `mode` (R/W/X bits, 0 for existence) as the
+/// real user and group, as access(2) does, or with AT_EACCESS as the effective ones.
+/// AT_SYMLINK_NOFOLLOW checks a final symlink itself; AT_EMPTY_PATH an empty path the
+/// descriptor's own file.
+pub fn faccessat2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const AT_EACCESS: u32 = 0x200;
+    let flags = a[3] as u32;
+    if flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(EINVAL);
+    }
     let mode = a[2] as u32;
     if mode & !7 != 0 {
         return Err(EINVAL);
     }
-    let ctx = l.proc.ctx();
-    let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
-    let h = nlookup(&ctx, at.as_ref(), &path, true)?;
-    let attr = h.vnode().ok_or(ENOENT)?.getattr();
+    let path = user_path(a[1])?;
+    let mut ctx = l.proc.ctx();
+    if flags & AT_EACCESS == 0 {
+        let ids = l.proc.ids.lock();
+        ctx.cred.uid = ids.ruid;
+        ctx.cred.gid = ids.rgid;
+    }
+    let attr = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        at_empty_path_attr(l, a[0] as i32)?
+    } else {
+        let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
+        let h = nlookup(&ctx, at.as_ref(), &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        h.vnode().ok_or(ENOENT)?.getattr()
+    };
     ctx.cred.check(&attr, mode)?;
     Ok(0)
+}
+
+/// The attributes of what `dirfd` names for an empty path with AT_EMPTY_PATH: the
+/// descriptor's file, or the working directory for AT_FDCWD.
+pub fn at_empty_path_attr(l: &Arc<Lwp>, dirfd: i32) -> Result<Attr, i32> {
+    if dirfd == AT_FDCWD {
+        let cwd = l.proc.cwd.lock().clone();
+        return Ok(cwd.vnode().ok_or(ENOENT)?.getattr());
+    }
+    let f = l.proc.fd.get(dirfd)?;
+    Ok(f.vp.as_ref().map_or_else(pipe_attr, |v| v.getattr()))
+}
+
+/// What fstat says about a descriptor with no vnode (a pipe end): a FIFO with no name.
+fn pipe_attr() -> Attr {
+    Attr {
+        ino: 0,
+        mode: VType::Fifo.ifmt() | 0o600,
+        nlink: 1,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        size: 0,
+        blocks_bytes: 0,
+        atime: Default::default(),
+        mtime: Default::default(),
+        ctime: Default::default(),
+    }
 }
 
 pub fn access(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
@@ -430,7 +506,8 @@ pub fn chdir(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 pub fn mkdirat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let path = user_path(a[1])?;
     let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
-    let mode = a[2] as u32 & 0o7777 & !l.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
+    // Linux keeps only the permission and sticky bits of mkdir's mode.
+    let mode = a[2] as u32 & 0o1777 & !l.proc.umask.load(core::sync::atomic::Ordering::Relaxed);
     ops::mkdir_at(&l.proc.ctx(), at.as_ref(), &path, mode).map(|_| 0)
 }
 

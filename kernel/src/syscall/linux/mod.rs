@@ -18,6 +18,7 @@ mod rusage;
 mod schedparam;
 mod signalfd;
 mod signals;
+mod statx;
 mod table;
 mod threads;
 mod time;

@@ -12,31 +12,40 @@ use alloc::vec::Vec;
 
 type R = Result<u64, i32>;
 
-/// mount(source, target, fstype, flags, data): root only; new instances of tmpfs, proc and
-/// devtmpfs (devfs). Flags other than MS_SILENT (and the old magic in the high half) are not
-/// there yet: EINVAL rather than a mount that ignores them.
+/// mount(source, target, fstype, flags, data): root only; new instances of tmpfs (options
+/// mode=, uid=, gid=), proc and devtmpfs (devfs). Of the flags, MS_RDONLY and MS_SILENT (and
+/// the old magic in the high half); the others are not there yet: EINVAL rather than a mount
+/// that ignores them.
 pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const MS_RDONLY: u64 = 1;
     const MS_SILENT: u64 = 0x8000;
     const MS_MGC_MSK: u64 = 0xffff_0000;
     const MS_MGC_VAL: u64 = 0xc0ed_0000;
+    let mut fstype = [0u8; 32];
+    let n = copyinstr(&mut fstype, a[2]).map_err(|e| if e == ENAMETOOLONG { ENODEV } else { e })?;
+    let source = mount_source(a[0])?;
+    let data = if a[4] != 0 { user_path(a[4])? } else { Vec::new() };
+    let target = user_path(a[1])?;
+    let on = nlookup(&l.proc.ctx(), None, &target, true)?;
     if l.proc.cred.lock().uid != 0 {
         return Err(EPERM);
     }
     let flags = if a[3] & MS_MGC_MSK == MS_MGC_VAL { a[3] & !MS_MGC_MSK } else { a[3] };
-    if flags & !MS_SILENT != 0 {
+    if flags & !(MS_SILENT | MS_RDONLY) != 0 {
         return Err(EINVAL);
     }
-    let target = user_path(a[1])?;
-    let mut fstype = [0u8; 32];
-    let n = copyinstr(&mut fstype, a[2]).map_err(|e| if e == ENAMETOOLONG { ENODEV } else { e })?;
-    let source = mount_source(a[0])?;
     let m: Arc<Mount> = match &fstype[..n] {
-        b"tmpfs" => crate::vfs::tmpfs::mount(source, 0o1777, 0, 0),
+        b"tmpfs" => {
+            let o = TmpfsOptions::parse(&data)?;
+            crate::vfs::tmpfs::mount(source, o.mode, o.uid, o.gid)
+        }
         b"proc" => crate::vfs::procfs::mount(source),
         b"devtmpfs" => crate::vfs::devfs::mount(source),
         _ => return Err(ENODEV),
     };
-    let on = nlookup(&l.proc.ctx(), None, &target, true)?;
+    if flags & MS_RDONLY != 0 {
+        m.set_readonly();
+    }
     mount::mount_on(&on, m)?;
     Ok(0)
 }
@@ -53,22 +62,55 @@ fn mount_source(uaddr: u64) -> Result<Vec<u8>, i32> {
     Ok(buf)
 }
 
-/// umount2(target, flags): root only; the target must be a mount's root; busy mounts EBUSY.
-/// MNT_FORCE, MNT_DETACH and MNT_EXPIRE are not there yet (EINVAL).
-pub fn umount2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    const UMOUNT_NOFOLLOW: u64 = 8;
-    if l.proc.cred.lock().uid != 0 {
-        return Err(EPERM);
+/// tmpfs's mount options: the root directory's mode (octal), owner and group.
+struct TmpfsOptions {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+impl TmpfsOptions {
+    /// Parses "opt=value,..."; an unknown option or a bad number is EINVAL, as on Linux.
+    fn parse(data: &[u8]) -> Result<TmpfsOptions, i32> {
+        let mut o = TmpfsOptions { mode: 0o1777, uid: 0, gid: 0 };
+        for opt in data.split(|&c| c == b',').filter(|s| !s.is_empty()) {
+            let (key, val) = match opt.iter().position(|&c| c == b'=') {
+                Some(i) => (&opt[..i], &opt[i + 1..]),
+                None => (opt, &b""[..]),
+            };
+            let num = |radix| {
+                core::str::from_utf8(val).ok().and_then(|v| u32::from_str_radix(v, radix).ok()).ok_or(EINVAL)
+            };
+            match key {
+                b"mode" => o.mode = num(8)? & 0o7777,
+                b"uid" => o.uid = num(10)?,
+                b"gid" => o.gid = num(10)?,
+                _ => return Err(EINVAL),
+            }
+        }
+        Ok(o)
     }
-    if a[1] & !UMOUNT_NOFOLLOW != 0 {
+}
+
+/// umount2(target, flags): root only; the target must be a mount's root; busy mounts EBUSY
+/// unless MNT_DETACH. MNT_FORCE has nothing to abort on these filesystems (a plain unmount);
+/// MNT_EXPIRE is not there yet (EINVAL).
+pub fn umount2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const MNT_FORCE: u64 = 1;
+    const MNT_DETACH: u64 = 2;
+    const UMOUNT_NOFOLLOW: u64 = 8;
+    if a[1] & !(MNT_FORCE | MNT_DETACH | UMOUNT_NOFOLLOW) != 0 {
         return Err(EINVAL);
     }
     let target = user_path(a[0])?;
     let h = nlookup(&l.proc.ctx(), None, &target, a[1] & UMOUNT_NOFOLLOW == 0)?;
+    if l.proc.cred.lock().uid != 0 {
+        return Err(EPERM);
+    }
     if !Arc::ptr_eq(&h.ncp, &h.mount.root_ncp) {
         return Err(EINVAL);
     }
-    mount::unmount(h)?;
+    mount::unmount(h, a[1] & MNT_DETACH != 0)?;
     Ok(0)
 }
 

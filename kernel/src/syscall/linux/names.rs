@@ -6,7 +6,7 @@ use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::Lwp;
 use crate::vfs::nlookup::nlookup;
 use crate::vfs::ops;
-use crate::vfs::vnode::{SetAttr, VType};
+use crate::vfs::vnode::{mode, SetAttr, VType};
 use abi::errno::*;
 use abi::fcntl::AT_FDCWD;
 use alloc::sync::Arc;
@@ -18,15 +18,24 @@ const AT_SYMLINK_FOLLOW: u32 = 0x400;
 const AT_EMPTY_PATH: u32 = 0x1000;
 const CWD: u64 = AT_FDCWD as u64;
 
+/// renameat2(olddirfd, old, newdirfd, new, flags): RENAME_NOREPLACE and RENAME_EXCHANGE
+/// (not both); RENAME_WHITEOUT is for overlay filesystems, which there are none of (EINVAL).
 pub fn renameat2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    // RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT are not there yet.
-    if a[4] != 0 {
+    const RENAME_NOREPLACE: u64 = 1;
+    const RENAME_EXCHANGE: u64 = 2;
+    let flags = a[4];
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 || flags == RENAME_NOREPLACE | RENAME_EXCHANGE {
         return Err(EINVAL);
     }
     let (old, new) = (user_path(a[1])?, user_path(a[3])?);
     let old_at = l.proc.fd.at_handle(a[0] as i32, &old)?;
     let new_at = l.proc.fd.at_handle(a[2] as i32, &new)?;
-    ops::rename_at(&l.proc.ctx(), old_at.as_ref(), &old, new_at.as_ref(), &new).map(|_| 0)
+    let ctx = l.proc.ctx();
+    if flags & RENAME_EXCHANGE != 0 {
+        return ops::exchange_at(&ctx, old_at.as_ref(), &old, new_at.as_ref(), &new).map(|_| 0);
+    }
+    let noreplace = flags & RENAME_NOREPLACE != 0;
+    ops::rename2_at(&ctx, old_at.as_ref(), &old, new_at.as_ref(), &new, noreplace).map(|_| 0)
 }
 
 pub fn renameat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
@@ -68,14 +77,21 @@ pub fn rmdir(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     ops::remove_at(&l.proc.ctx(), None, &path, true).map(|_| 0)
 }
 
-/// Changes the mode of `h`'s vnode: its owner or root only (EPERM), file type bits kept.
+/// Changes the mode of `h`'s vnode: its owner or root only (EPERM), file type bits kept. An
+/// owner outside the file's group cannot set S_ISGID: Linux drops the bit silently.
 fn chmod_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, mode: u32) -> R {
     let v = h.vnode().ok_or(ENOENT)?;
-    let uid = l.proc.cred.lock().uid;
-    if uid != 0 && v.getattr().uid != uid {
+    let cred = l.proc.cred.lock().clone();
+    let attr = v.getattr();
+    if cred.uid != 0 && attr.uid != cred.uid {
         return Err(EPERM);
     }
-    v.node.setattr(&SetAttr { perm: Some(mode & 0o7777), ..SetAttr::default() })?;
+    h.mount.check_writable()?;
+    let mut perm = mode & 0o7777;
+    if cred.uid != 0 && attr.gid != cred.gid && !cred.groups.contains(&attr.gid) {
+        perm &= !mode::S_ISGID;
+    }
+    v.node.setattr(&SetAttr { perm: Some(perm), ..SetAttr::default() })?;
     Ok(0)
 }
 
@@ -115,6 +131,7 @@ pub fn truncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         return Err(EINVAL);
     }
     ctx.cred.check(&v.getattr(), crate::vfs::cred::access::W)?;
+    h.mount.check_writable()?;
     let _io = v.open.io.exclusive();
     v.node.setattr(&SetAttr { size: Some(a[1]), ..SetAttr::default() })?;
     Ok(0)
@@ -157,9 +174,24 @@ fn chown_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, uid: u32, gid: u32
             return Err(EPERM);
         }
     }
+    h.mount.check_writable()?;
+    // A change of owner or group (even by root, even to the same ids) clears a non-directory's
+    // set-user-id bit, and its set-group-id bit when group execute makes it one (without
+    // group execute S_ISGID means mandatory locking and stays).
+    let mut perm = None;
+    if attr.mode & mode::S_IFMT != mode::S_IFDIR && (uid != keep || gid != keep) {
+        let mut p = attr.mode & 0o7777 & !mode::S_ISUID;
+        if p & (mode::S_ISGID | 0o010) == (mode::S_ISGID | 0o010) {
+            p &= !mode::S_ISGID;
+        }
+        if p != attr.mode & 0o7777 {
+            perm = Some(p);
+        }
+    }
     let set = SetAttr {
         uid: (uid != keep).then_some(uid),
         gid: (gid != keep).then_some(gid),
+        perm,
         ..SetAttr::default()
     };
     v.node.setattr(&set)?;

@@ -4,7 +4,7 @@
 use super::Handler;
 use super::{
     event, file, ids, lifecycle, mem, misc, mounts, names, priority, proc, readiness, rusage, schedparam,
-    signalfd, signals, threads, time, timers, utsname,
+    signalfd, signals, statx, threads, time, timers, utsname,
 };
 use abi::linux::syscalls::nr;
 
@@ -188,6 +188,11 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::unlinkat, file::unlinkat),
     (nr::readlinkat, file::readlinkat),
     (nr::faccessat, file::faccessat),
+    (nr::faccessat2, file::faccessat2),
+    (nr::statx, statx::statx),
+    (nr::creat, file::creat),
+    (nr::preadv, file::preadv),
+    (nr::pwritev, file::pwritev),
     (nr::set_robust_list, proc::set_robust_list),
     (nr::dup3, file::dup3),
     (nr::pipe2, file::pipe2),

@@ -204,8 +204,8 @@ ktest! {
         kassert!(t.lines().any(|l| l == "inner /scratch-mnt/in\\040a tmpfs rw 0 0"), "mounts:\n{}", t);
         let (r2, r1) = (m2.root(), m1.root());
         drop((m1, m2));
-        e(crate::vfs::mount::unmount(r2), "unmount inner")?;
-        e(crate::vfs::mount::unmount(r1), "unmount outer")?;
+        e(crate::vfs::mount::unmount(r2, false), "unmount inner")?;
+        e(crate::vfs::mount::unmount(r1, false), "unmount outer")?;
         e(crate::vfs::ops::remove_at(&c, None, b"/scratch-mnt", true), "rmdir")?;
         kassert!(!super::files::mounts().contains("scratch-mnt"), "unmounted mount still listed");
         Ok(())

@@ -409,6 +409,55 @@ impl FsNode for TmpNode {
         Ok(())
     }
 
+    fn exchange(&self, a: &[u8], todir: &Vnode, b: &[u8]) -> Result<(), i32> {
+        let other = TmpNode::of(todir).ok_or(EXDEV)?;
+        if !Weak::ptr_eq(&other.mount, &self.mount) {
+            return Err(EXDEV);
+        }
+        let same_dir = core::ptr::eq(self, other);
+        if same_dir && a == b {
+            return Ok(());
+        }
+        // Both entry maps, locked in inode order as rename does.
+        let (mine, theirs) = (self.dir()?, other.dir()?);
+        let (an, bn) = {
+            let (mut x, mut y_opt) = if same_dir {
+                (mine.lock(), None)
+            } else if self.ino < other.ino {
+                let x = mine.lock();
+                (x, Some(theirs.lock()))
+            } else {
+                let y = theirs.lock();
+                (mine.lock(), Some(y))
+            };
+            let an = x.entries.get(a).cloned().ok_or(ENOENT)?;
+            let y = y_opt.as_deref_mut().unwrap_or(&mut x);
+            let bn = y.entries.get(b).cloned().ok_or(ENOENT)?;
+            y.entries.insert(b.to_vec(), an.clone());
+            drop(y_opt);
+            x.entries.insert(a.to_vec(), bn.clone());
+            (an, bn)
+        };
+        if !same_dir {
+            // A directory changing parents moves its `..` link along.
+            for (node, to, from) in [(&an, other, self), (&bn, self, other)] {
+                if let Some(n) = TmpNode::of(node).filter(|_| node.is_dir()) {
+                    if let Data::Dir(d) = &n.data {
+                        d.lock().parent_ino = to.ino;
+                    }
+                    from.add_links(-1);
+                    to.add_links(1);
+                }
+            }
+        }
+        for n in [&an, &bn].into_iter().filter_map(|v| TmpNode::of(v)) {
+            n.touch(false);
+        }
+        self.touch(true);
+        other.touch(true);
+        Ok(())
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
