@@ -112,25 +112,25 @@ pub fn count() -> usize {
     TREE.lock().procs.len()
 }
 
-/// `p` has ended with wait status `status`: it becomes a zombie for its parent to reap, its
-/// children go to PID 1, and waiting parents wake.
-pub fn make_zombie(p: &Proc, status: i32) {
-    {
-        let t = TREE.lock();
+/// `p` has ended with wait status `status`: it becomes a zombie for its parent to reap (or,
+/// with `autoreap`, its parent ignoring SIGCHLD, leaves the table in the same step, so no
+/// wait ever sees it), its children go to PID 1, and waiting parents wake.
+pub fn make_zombie(p: &Proc, status: i32, autoreap: bool) {
+    let gone = {
+        let mut t = TREE.lock();
         for c in t.procs.values() {
             if c.ppid.load(Ordering::Relaxed) == p.pid {
                 c.ppid.store(1, Ordering::Relaxed);
             }
         }
         *p.zombie.lock() = Some(status);
-    }
-    wakeup(ident_of(&WAIT_CHANNEL));
-}
-
-/// The zombie `p` is reaped at once (its parent ignores SIGCHLD): it leaves the table and a
-/// parent waiting for the last of its children wakes to find none.
-pub fn autoreap(p: &Proc) {
-    let gone = TREE.lock().procs.remove(&p.pid);
+        if autoreap {
+            t.procs.remove(&p.pid)
+        } else {
+            None
+        }
+    };
+    // The last reference may go with it: dropped after the lock.
     drop(gone);
     wakeup(ident_of(&WAIT_CHANNEL));
 }
