@@ -55,7 +55,7 @@ static void unblock(int sig)
 }
 
 /* SIGALRM every `usec` until a handler disarms it: a call that must be interrupted is,
- * however late it starts. */
+ * however late it starts (and a second tick may come before the handler stops it). */
 static void alarm_in(long usec)
 {
     struct itimerval it = {{usec / 1000000, usec % 1000000}, {usec / 1000000, usec % 1000000}};
@@ -284,8 +284,8 @@ static void write_to_pipe(int sig)
 {
     (void)sig;
     disarm();
-    hits++;
-    if (write(restart_pipe[1], "x", 1) != 1)
+    /* One more may come before the timer is off (slowly traced): one byte in all. */
+    if (++hits == 1 && write(restart_pipe[1], "x", 1) != 1)
         _exit(99);
 }
 
@@ -298,7 +298,7 @@ CASE(sa_restart_resumes_read)
     char c = 0;
     CHECK_EQ(read(restart_pipe[0], &c, 1), 1);
     CHECK_EQ(c, 'x');
-    CHECK_EQ(hits, 1);
+    CHECK(hits >= 1);
 }
 
 CASE(no_sa_restart_read_eintr)
@@ -308,7 +308,7 @@ CASE(no_sa_restart_read_eintr)
     alarm_in(10000);
     char c = 0;
     CHECK_ERR(read(restart_pipe[0], &c, 1), EINTR);
-    CHECK_EQ(hits, 1);
+    CHECK(hits >= 1);
 }
 
 /* ---- rt_sigprocmask ---- */
@@ -674,7 +674,7 @@ CASE(sigtimedwait_other_signal_eintr)
     /* Raw: musl's sigtimedwait retries after EINTR. */
     uint64_t set = 1ull << (SIGUSR1 - 1);
     CHECK_ERR(syscall(SYS_rt_sigtimedwait, &set, NULL, &ts, KSIGSET), EINTR);
-    CHECK_EQ(hits, 1);
+    CHECK(hits >= 1);
 }
 
 CASE(rt_sigtimedwait_errors)
@@ -943,7 +943,7 @@ CASE(pause_returns_eintr_after_handler)
     handle(SIGALRM, alarm_hit, 0);
     alarm_in(10000);
     CHECK_ERR(pause(), EINTR);
-    CHECK_EQ(hits, 1);
+    CHECK(hits >= 1);
 }
 
 CASE(pause_ignored_signal_keeps_waiting)

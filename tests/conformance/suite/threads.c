@@ -38,6 +38,9 @@
 #ifndef RSEQ_FLAG_UNREGISTER
 #define RSEQ_FLAG_UNREGISTER 1
 #endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
 #ifndef SYS_rseq
 #define SYS_rseq 334
 #endif
@@ -236,6 +239,38 @@ CASE(set_tid_address_returns_tid)
 {
     static int word;
     CHECK_EQ(syscall(SYS_set_tid_address, &word), gettid());
+}
+
+/* ---- clone3 ---- */
+
+struct clone_args_v0 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+CASE(clone3_fork_like_child)
+{
+    struct clone_args_v0 ca;
+    memset(&ca, 0, sizeof ca);
+    ca.exit_signal = SIGCHLD;
+    fflush(stdout);
+    long pid = CHECK_OK(syscall(SYS_clone3, &ca, sizeof ca));
+    if (pid == 0)
+        _exit(6);
+    CHECK_EXIT((pid_t)pid, 6);
+}
+
+CASE(clone3_errors)
+{
+    struct clone_args_v0 ca;
+    memset(&ca, 0, sizeof ca);
+    ca.exit_signal = SIGCHLD;
+    CHECK_ERR(syscall(SYS_clone3, &ca, 32), EINVAL);
+    CHECK_ERR(syscall(SYS_clone3, BAD_PTR, sizeof ca), EFAULT);
+    ca.exit_signal = 65;
+    CHECK_ERR(syscall(SYS_clone3, &ca, sizeof ca), EINVAL);
+    ca.exit_signal = SIGCHLD;
+    ca.flags = CLONE_THREAD;
+    CHECK_ERR(syscall(SYS_clone3, &ca, sizeof ca), EINVAL);
 }
 
 /* ---- exit of one thread against exit_group ---- */
