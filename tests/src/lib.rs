@@ -11,4 +11,5 @@ pub mod init;
 pub mod ktap;
 pub mod run;
 pub mod scenarios;
+pub mod suite;
 pub mod symbols;

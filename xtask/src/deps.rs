@@ -3,7 +3,8 @@
 //! QEMU boots the system, cpio packs the root image, musl-gcc builds static C test programs
 //! and Debian's busybox-static is the first outside binary the root image carries. A static
 //! glibc (gcc and Debian's libc6-dev) is optional: it builds the glibc twins of the
-//! conformance programs, and is installed with the rest as root on Debian.
+//! conformance programs, and is installed with the rest as root on Debian. xz unpacks Debian's
+//! Linux kernel, the conformance suite's oracle (fetched by linux_kernel.rs with apt-get).
 
 use crate::paths::{root, TARGET};
 use crate::Result;
@@ -17,7 +18,7 @@ struct Tool {
     present: fn() -> bool,
 }
 
-const TOOLS: [Tool; 5] = [
+const TOOLS: [Tool; 6] = [
     Tool {
         what: "qemu-system-x86_64",
         package: "qemu-system-x86",
@@ -28,6 +29,8 @@ const TOOLS: [Tool; 5] = [
     // musl-gcc is a wrapper around gcc, which musl-tools does not pull in.
     Tool { what: "gcc", package: "gcc", present: || in_path("gcc") },
     Tool { what: "/bin/busybox (statically linked)", package: "busybox-static", present: busybox_is_static },
+    // xz unpacks Debian's Linux kernel, the conformance oracle.
+    Tool { what: "xz", package: "xz-utils", present: || in_path("xz") },
 ];
 
 /// Wanted but not required: without it the glibc conformance programs are not built.
@@ -157,7 +160,7 @@ mod tests {
     #[test]
     fn every_tool_names_its_debian_package() {
         let packages: Vec<_> = TOOLS.iter().map(|t| t.package).collect();
-        assert_eq!(packages, ["qemu-system-x86", "cpio", "musl-tools", "gcc", "busybox-static"]);
+        assert_eq!(packages, ["qemu-system-x86", "cpio", "musl-tools", "gcc", "busybox-static", "xz-utils"]);
         assert_eq!(OPTIONAL.map(|t| t.package), ["libc6-dev"]);
     }
 }

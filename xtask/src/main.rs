@@ -9,10 +9,12 @@ mod deps;
 mod gdb;
 mod guest_file;
 mod image;
+mod linux_kernel;
 mod newc;
 mod paths;
 mod qemu;
 mod run_program;
+mod suite;
 mod syscalls;
 mod test;
 
@@ -33,7 +35,11 @@ commands:
                                           with its status; each --file puts HOST in the image
                                           at GUEST (default /bin/<name>); kernel words default
                                           to log=warn
-  test [--no-host] [SCENARIO...]          host unit tests, then every QEMU scenario
+  test [--no-host] [SCENARIO...]          host unit tests, then every QEMU scenario, then the
+                                          conformance suite (`suite` selects only it)
+  conformance [--oracle qemu|host]        the syscall conformance suite on Linux (Debian's
+                                          kernel in the same QEMU, or the host) and Damselfly,
+                                          side by side
   gdb [--smp N] [--mem SIZE] [-- ARGS]    boot paused with a gdb stub on :1234
   boottime [--runs N]                     time QEMU start to kernel banner (median of N)
   syscalls                                syscall coverage per ABI, from the lists in abi/";
@@ -49,6 +55,8 @@ struct Opts {
     files: Vec<String>,
     /// `--kernel-args` value.
     kernel_words: Option<String>,
+    /// `--oracle` value.
+    oracle: Option<String>,
     /// Words after `--`: kernel command-line words, or (when the first is an absolute path)
     /// the program `run` starts as PID 1 and its arguments.
     kernel_args: Vec<String>,
@@ -67,6 +75,7 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Opts> {
         no_host: false,
         files: Vec::new(),
         kernel_words: None,
+        oracle: None,
         kernel_args: Vec::new(),
         words: Vec::new(),
     };
@@ -90,6 +99,7 @@ fn parse(args: &[String], allowed: &[&str]) -> Result<Opts> {
                 "--mem" => o.mem = v.clone(),
                 "--file" => o.files.push(v.clone()),
                 "--kernel-args" => o.kernel_words = Some(v.clone()),
+                "--oracle" => o.oracle = Some(v.clone()),
                 _ => unreachable!("every allowed flag is handled"),
             }
         }
@@ -174,6 +184,16 @@ fn dispatch(cmd: &str, rest: &[String]) -> Result<ExitCode> {
             let o = parse(rest, &["--no-host", WORDS])?;
             deps::ensure()?;
             test::run(!o.no_host, &o.words).map(verdict)
+        }
+        "conformance" => {
+            let o = parse(rest, &["--oracle"])?;
+            let oracle = match o.oracle.as_deref() {
+                None | Some("qemu") => suite::Oracle::Qemu,
+                Some("host") => suite::Oracle::Host,
+                Some(x) => return Err(format!("--oracle {x}: want qemu or host")),
+            };
+            deps::ensure()?;
+            suite::command(oracle).map(verdict)
         }
         "gdb" => {
             let o = parse(rest, &boot)?;

@@ -30,6 +30,8 @@ const TEE_KEEP: usize = 64 * 1024;
 /// One boot: what to load and how big a machine.
 #[derive(Clone, Debug)]
 pub struct Boot {
+    /// What `-kernel` loads: Damselfly's loader, or Linux's vmlinux for the oracle.
+    pub kernel: PathBuf,
     pub image: PathBuf,
     pub smp: u32,
     pub mem: String,
@@ -44,7 +46,13 @@ impl Boot {
 
     /// Any image variant.
     pub fn of(image: Image, smp: u32, mem: &str, cmdline: &str) -> Boot {
-        Boot { image: paths::image(image), smp, mem: mem.into(), cmdline: cmdline.into() }
+        Boot {
+            kernel: paths::loader_elf(),
+            image: paths::image(image),
+            smp,
+            mem: mem.into(),
+            cmdline: cmdline.into(),
+        }
     }
 
     /// The QEMU command line. `interactive` multiplexes the monitor onto the terminal so
@@ -56,7 +64,7 @@ impl Boot {
         c.args(["-nodefaults", "-no-reboot", "-display", "none"]);
         c.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-        c.arg("-kernel").arg(paths::loader_elf());
+        c.arg("-kernel").arg(&self.kernel);
         c.arg("-initrd").arg(&self.image);
         c.args(["-append", &self.cmdline]);
         if gdb {

@@ -5,6 +5,7 @@ use crate::cargo_build::cargo;
 use crate::image::build_all;
 use crate::paths::{self, root};
 use crate::qemu::{self, Boot, DEFAULT_MEM, TEST_TIMEOUT};
+use crate::suite;
 use crate::Result;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -40,7 +41,9 @@ pub fn run(host: bool, filters: &[String]) -> Result<bool> {
         .into_iter()
         .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
         .collect();
-    if chosen.is_empty() {
+    // The conformance suite is one more (long) boot per kernel: `suite` selects it alone.
+    let with_suite = filters.is_empty() || filters.iter().any(|f| "suite".contains(f.as_str()));
+    if chosen.is_empty() && !with_suite {
         // Selecting nothing must not look like success.
         return Err(format!("no scenario matches {filters:?}"));
     }
@@ -49,7 +52,12 @@ pub fn run(host: bool, filters: &[String]) -> Result<bool> {
         host_tests(&mut tally)?;
     }
     match build_all() {
-        Ok(()) => boot_scenarios(&chosen, &mut tally)?,
+        Ok(()) => {
+            boot_scenarios(&chosen, &mut tally)?;
+            if with_suite {
+                conformance_suite(&mut tally);
+            }
+        }
         Err(e) => {
             tally.record(&Check::fail("build", e));
             for s in &chosen {
@@ -95,6 +103,21 @@ fn boot_scenarios(chosen: &[Scenario], tally: &mut Tally) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The conformance suite against Linux in QEMU: a check per case, per covered syscall, the
+/// session and the known-failures list (the side-by-side report is left in target/conformance).
+fn conformance_suite(tally: &mut Tally) {
+    match suite::run(suite::Oracle::Qemu) {
+        Ok((outcome, _)) => {
+            for c in &outcome.checks {
+                tally.record(c);
+            }
+            println!("# suite: {}", systests::suite::report::counts(&outcome, abi::linux::syscalls::TABLE));
+            println!("# suite: side by side in {}", suite::report_path().display());
+        }
+        Err(e) => tally.record(&Check::fail("suite/oracle", e)),
+    }
 }
 
 fn dump_tail(run: &Run) {

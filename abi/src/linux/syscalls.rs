@@ -175,8 +175,8 @@ crate::syscall_list! {
     167 swapon(Str, Flags) Missing;
     168 swapoff(Str) Missing;
     169 reboot(Int, Int, UInt, Ptr) Missing;
-    170 sethostname(Ptr, Int) Missing;
-    171 setdomainname(Ptr, Int) Missing;
+    170 sethostname(Ptr, Int) Implemented;
+    171 setdomainname(Ptr, Int) Implemented;
     172 iopl(UInt) Missing;
     173 ioperm(ULong, ULong, Int) Missing;
     174 create_module(Str, Size) Missing;

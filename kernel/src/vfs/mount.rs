@@ -17,8 +17,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Mount {
     /// Filesystem type ("tmpfs", "devfs", "proc").
     pub fs_name: &'static str,
-    /// Where it came from (for /proc/mounts).
-    pub source: &'static str,
+    /// Where it came from, as mount(2) named it (for /proc/mounts).
+    pub source: Vec<u8>,
     /// A unique number (st_dev).
     pub id: u64,
     /// Serializes namespace changes (and resolves) on this mount.
@@ -36,12 +36,12 @@ impl Mount {
     /// A mount whose root directory is `root` (called by filesystems' mount functions).
     pub fn new(
         fs_name: &'static str,
-        source: &'static str,
+        source: impl Into<Vec<u8>>,
         root: impl FnOnce(&alloc::sync::Weak<Mount>) -> Arc<Vnode>,
     ) -> Arc<Mount> {
         Arc::new_cyclic(|weak| Mount {
             fs_name,
-            source,
+            source: source.into(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             token: Token::new("mnt_token"),
             root_ncp: Ncp::new_root(root(weak)),

@@ -175,7 +175,7 @@ ktest! {
         // The mount table lists the mount, with its own device number.
         let mounts = mount::list();
         let me = mounts.iter().find(|m| Arc::ptr_eq(m, &s.mount)).ok_or("mount not listed")?;
-        kassert!(me.fs_name == "tmpfs" && me.source == "scratch", "{} {}", me.fs_name, me.source);
+        kassert!(me.fs_name == "tmpfs" && me.source == b"scratch", "{} {:?}", me.fs_name, me.source);
         kassert!(mounts.iter().filter(|m| m.id == me.id).count() == 1, "mount ids not unique");
         drop(mounts);
         // readdir lists exactly what exists, with the right d_type.

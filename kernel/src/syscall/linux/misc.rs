@@ -1,4 +1,4 @@
-//! System-wide and process-attribute calls: uname, sched_yield, getrandom, sysinfo, prctl
+//! System-wide and process-attribute calls: sched_yield, getrandom, sysinfo, prctl
 //! (names), sched_getaffinity, getcpu.
 use crate::arch::x86_64::copyio::copyout;
 use crate::arch::x86_64::trap::TrapFrame;
@@ -8,24 +8,6 @@ use alloc::sync::Arc;
 use alloc::vec;
 
 type R = Result<u64, i32>;
-
-/// uname: a Linux process sees Linux (the release a 6.x libc expects).
-pub fn uname(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let mut b = [0u8; 6 * 65];
-    let fields: [&[u8]; 6] = [
-        b"Linux",
-        b"damselfly",
-        b"6.1.0-damselfly",
-        concat!("#1 SMP Damselfly ", env!("CARGO_PKG_VERSION")).as_bytes(),
-        b"x86_64",
-        b"(none)",
-    ];
-    for (i, f) in fields.iter().enumerate() {
-        b[i * 65..i * 65 + f.len()].copy_from_slice(f);
-    }
-    copyout(a[0], &b)?;
-    Ok(0)
-}
 
 pub fn sched_yield(_: &Arc<Lwp>, _: &mut TrapFrame, _: [u64; 6]) -> R {
     crate::lwkt::sched::yield_now();

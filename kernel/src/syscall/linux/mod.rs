@@ -22,6 +22,7 @@ mod table;
 mod threads;
 mod time;
 mod timers;
+mod utsname;
 
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::restart::{Restart, ERESTART_RESTARTBLOCK};

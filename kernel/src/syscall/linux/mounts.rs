@@ -7,6 +7,8 @@ use crate::vfs::mount::{self, Mount};
 use crate::vfs::nlookup::nlookup;
 use abi::errno::*;
 use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 
 type R = Result<u64, i32>;
 
@@ -27,15 +29,28 @@ pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let target = user_path(a[1])?;
     let mut fstype = [0u8; 32];
     let n = copyinstr(&mut fstype, a[2]).map_err(|e| if e == ENAMETOOLONG { ENODEV } else { e })?;
+    let source = mount_source(a[0])?;
     let m: Arc<Mount> = match &fstype[..n] {
-        b"tmpfs" => crate::vfs::tmpfs::mount("tmpfs", 0o1777, 0, 0),
-        b"proc" => crate::vfs::procfs::mount(),
-        b"devtmpfs" => crate::vfs::devfs::mount(),
+        b"tmpfs" => crate::vfs::tmpfs::mount(source, 0o1777, 0, 0),
+        b"proc" => crate::vfs::procfs::mount(source),
+        b"devtmpfs" => crate::vfs::devfs::mount(source),
         _ => return Err(ENODEV),
     };
     let on = nlookup(&l.proc.ctx(), None, &target, true)?;
     mount::mount_on(&on, m)?;
     Ok(0)
+}
+
+/// The source argument of mount(2) as /proc/mounts shows it: Linux copies up to a page
+/// (EINVAL beyond) and shows a NULL source as "none".
+fn mount_source(uaddr: u64) -> Result<Vec<u8>, i32> {
+    if uaddr == 0 {
+        return Ok(b"none".to_vec());
+    }
+    let mut buf = vec![0u8; 4096];
+    let n = copyinstr(&mut buf, uaddr).map_err(|e| if e == ENAMETOOLONG { EINVAL } else { e })?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// umount2(target, flags): root only; the target must be a mount's root; busy mounts EBUSY.

@@ -4,7 +4,7 @@
 use super::Handler;
 use super::{
     event, file, ids, lifecycle, mem, misc, mounts, names, priority, proc, readiness, rusage, schedparam,
-    signalfd, signals, threads, time, timers,
+    signalfd, signals, threads, time, timers, utsname,
 };
 use abi::linux::syscalls::nr;
 
@@ -137,7 +137,9 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::nanosleep, time::nanosleep),
     (nr::getpid, proc::getpid),
     (nr::exit, proc::exit),
-    (nr::uname, misc::uname),
+    (nr::uname, utsname::uname),
+    (nr::sethostname, utsname::sethostname),
+    (nr::setdomainname, utsname::setdomainname),
     (nr::fcntl, file::fcntl),
     (nr::getcwd, file::getcwd),
     (nr::chdir, file::chdir),

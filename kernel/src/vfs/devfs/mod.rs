@@ -16,9 +16,9 @@ use node::DevfsRoot;
 /// Every devfs mount (weakly: unmount drops them).
 static MOUNTS: SpinLock<Vec<Weak<Mount>>> = SpinLock::new(Vec::new());
 
-/// A new devfs mount (mount it with `mount::mount_on`).
-pub fn mount() -> Arc<Mount> {
-    let m = Mount::new("devfs", "devfs", |weak| Vnode::new(DevfsRoot::new(weak.clone()), weak.clone()));
+/// A new devfs mount named `source` (mount it with `mount::mount_on`).
+pub fn mount(source: impl Into<Vec<u8>>) -> Arc<Mount> {
+    let m = Mount::new("devfs", source, |weak| Vnode::new(DevfsRoot::new(weak.clone()), weak.clone()));
     let mut l = MOUNTS.lock();
     l.retain(|w| w.strong_count() > 0);
     l.push(Arc::downgrade(&m));
@@ -48,7 +48,7 @@ pub fn mount_at_boot() {
             }
         },
     };
-    match super::mount::mount_on(&on, mount()) {
+    match super::mount::mount_on(&on, mount("devfs")) {
         Ok(()) => crate::kprintln!("devfs: mounted on /dev with {} devices", crate::dev::list().len()),
         Err(e) => log::error!("devfs: mount on /dev: error {}", e),
     }

@@ -150,7 +150,7 @@ pub fn mountpoint(m: &Arc<Mount>) -> Vec<u8> {
 pub fn mounts() -> String {
     let mut s = String::new();
     for m in mount::list() {
-        push_escaped(&mut s, m.source.as_bytes());
+        push_escaped(&mut s, &m.source);
         s.push(' ');
         push_escaped(&mut s, &mountpoint(&m));
         let _ = writeln!(s, " {} rw 0 0", m.fs_name);

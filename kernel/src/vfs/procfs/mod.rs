@@ -59,9 +59,9 @@ struct ProcFile {
     created: Timespec,
 }
 
-/// A new procfs mount.
-pub fn mount() -> Arc<Mount> {
-    let m = Mount::new("proc", "proc", |weak: &Weak<Mount>| {
+/// A new procfs mount named `source`.
+pub fn mount(source: impl Into<Vec<u8>>) -> Arc<Mount> {
+    let m = Mount::new("proc", source, |weak: &Weak<Mount>| {
         let created = Timespec::now();
         let files = FILES
             .iter()
@@ -92,7 +92,7 @@ pub fn mount_at_boot() {
             }
         },
     };
-    match super::mount::mount_on(&on, mount()) {
+    match super::mount::mount_on(&on, mount("proc")) {
         Ok(()) => log::info!("procfs: mounted on /proc"),
         Err(e) => log::error!("procfs: mount on /proc: error {}", e),
     }

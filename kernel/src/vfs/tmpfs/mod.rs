@@ -13,7 +13,7 @@ use super::vnode::{NewNode, VType, Vnode};
 use alloc::sync::Arc;
 
 /// Mounts a new, empty tmpfs whose root directory has mode `perm` and the given owner.
-pub fn mount(source: &'static str, perm: u32, uid: u32, gid: u32) -> Arc<Mount> {
+pub fn mount(source: impl Into<alloc::vec::Vec<u8>>, perm: u32, uid: u32, gid: u32) -> Arc<Mount> {
     Mount::new("tmpfs", source, |weak| {
         let root = TmpNode::new_root(NewNode { vtype: VType::Dir, perm, uid, gid, rdev: 0 }, weak.clone());
         Vnode::new(root, weak.clone())
