@@ -75,5 +75,7 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
             super::signal::SigInfo { code, pid: p.pid, uid, status, utime, stime, ..Default::default() };
         let _ = super::signal::post(&parent, sig, info);
     }
+    // Only now: a parent whose wait returns has its SIGCHLD pending (Linux's exit_notify).
+    super::tree::wake_waiters();
     end_thread(lwp)
 }

@@ -114,7 +114,8 @@ pub fn count() -> usize {
 
 /// `p` has ended with wait status `status`: it becomes a zombie for its parent to reap (or,
 /// with `autoreap`, its parent ignoring SIGCHLD, leaves the table in the same step, so no
-/// wait ever sees it), its children go to PID 1, and waiting parents wake.
+/// wait ever sees it), and its children go to PID 1. Waiting parents are woken by
+/// [`wake_waiters`], once the parent's SIGCHLD is posted.
 pub fn make_zombie(p: &Proc, status: i32, autoreap: bool) {
     let gone = {
         let mut t = TREE.lock();
@@ -132,6 +133,10 @@ pub fn make_zombie(p: &Proc, status: i32, autoreap: bool) {
     };
     // The last reference may go with it: dropped after the lock.
     drop(gone);
+}
+
+/// Wakes the parents waiting in wait4/waitid to look again.
+pub fn wake_waiters() {
     wakeup(ident_of(&WAIT_CHANNEL));
 }
 

@@ -424,6 +424,21 @@ CASE(kill_own_group)
     CHECK_EQ(hits, 2);
 }
 
+CASE(kill_process_group_of_child)
+{
+    pid_t pid = idle_child();
+    CHECK_OK(setpgid(pid, pid));
+    CHECK_EQ(getpgid(pid), pid);
+    CHECK_EQ(syscall(SYS_getpgrp), getpgid(0));
+    CHECK_OK(kill(-pid, SIGTERM));
+    CHECK_KILLED(pid, SIGTERM);
+    /* The group is empty now. */
+    CHECK_ERR(kill(-pid, SIGTERM), ESRCH);
+    CHECK_ERR(getpgid(pid), ESRCH);
+    CHECK_ERR(setpgid(pid, pid), ESRCH);
+    CHECK_ERR(setpgid(0, -1), EINVAL);
+}
+
 CASE(kill_child_terminates_it)
 {
     pid_t pid = idle_child();

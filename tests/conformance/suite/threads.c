@@ -293,29 +293,29 @@ static int exit_group_5(void *arg)
     return 0;
 }
 
-CASE(exit_group_ends_all_threads)
+/* A child process starts a thread running `fn`, then its main thread makes call `nr`
+ * (exit or exit_group) with `code`; the child must end with status `want`. */
+static void thread_then_exit(int (*fn)(void *), long nr, int code, int want)
 {
     pid_t pid = case_fork();
     if (pid == 0) {
-        if (conf_clone(THREAD_FLAGS, new_stack(), NULL, NULL, 0, spin_forever, NULL) < 0)
+        if (conf_clone(THREAD_FLAGS, new_stack(), NULL, NULL, 0, fn, NULL) < 0)
             _exit(90);
-        sys3(SYS_exit_group, 7, 0, 0);
+        sys3(nr, code, 0, 0);
         _exit(91);
     }
-    CHECK_EXIT(pid, 7);
+    CHECK_EXIT(pid, want);
+}
+
+CASE(exit_group_ends_all_threads)
+{
+    thread_then_exit(spin_forever, SYS_exit_group, 7, 7);
 }
 
 CASE(thread_exit_leaves_process_running)
 {
-    pid_t pid = case_fork();
-    if (pid == 0) {
-        if (conf_clone(THREAD_FLAGS, new_stack(), NULL, NULL, 0, exit_group_5, NULL) < 0)
-            _exit(90);
-        /* Only the main thread ends: the process lives on in the other one. */
-        sys3(SYS_exit, 3, 0, 0);
-        _exit(91);
-    }
-    CHECK_EXIT(pid, 5);
+    /* Only the main thread ends: the process lives on in the other one. */
+    thread_then_exit(exit_group_5, SYS_exit, 3, 5);
 }
 
 /* ---- futex ---- */
@@ -389,31 +389,29 @@ static void wake_until_one(int op, int val3)
     FAIL("nobody woken");
 }
 
-CASE(futex_wake_wakes_waiter)
+/* A thread waits with `wait_op`; `wake_op` (with `val3`) wakes it; its wait returned 0. */
+static void wait_then_wake(int wait_op, int wake_op, int val3)
 {
     pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, wait_on_word, (void *)(intptr_t)FUTEX_WAIT), 0);
-    wake_until_one(FUTEX_WAKE, 0);
+    CHECK_EQ(pthread_create(&t, NULL, wait_on_word, (void *)(intptr_t)wait_op), 0);
+    wake_until_one(wake_op, val3);
     CHECK_EQ(pthread_join(t, NULL), 0);
     CHECK_EQ(waiter_result, 0);
+}
+
+CASE(futex_wake_wakes_waiter)
+{
+    wait_then_wake(FUTEX_WAIT, FUTEX_WAKE, 0);
 }
 
 CASE(futex_private_wake_wakes_private_waiter)
 {
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, wait_on_word, (void *)(intptr_t)FUTEX_WAIT_PRIVATE), 0);
-    wake_until_one(FUTEX_WAKE_PRIVATE, 0);
-    CHECK_EQ(pthread_join(t, NULL), 0);
-    CHECK_EQ(waiter_result, 0);
+    wait_then_wake(FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE, 0);
 }
 
 CASE(futex_wake_bitset_wakes_matching_waiter)
 {
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, wait_on_word, (void *)(intptr_t)FUTEX_WAIT_BITSET), 0);
-    wake_until_one(FUTEX_WAKE_BITSET, 1);
-    CHECK_EQ(pthread_join(t, NULL), 0);
-    CHECK_EQ(waiter_result, 0);
+    wait_then_wake(FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, 1);
 }
 
 CASE(futex_wait_bitset_zero_einval)
@@ -837,60 +835,38 @@ static void rseq_on(void)
     CHECK_OK(rseq_reg(&rs_area, RSEQ_LEN, 0, RSEQ_SIG_X86));
 }
 
-/* A critical section [conf_kill_start, conf_kill_end) sending itself a signal with tgkill:
+/* A critical section [conf_kill_cs_start, conf_kill_cs_end) sending itself a signal by tgkill:
  * conf_kill_cs(area, pid, tid, sig) returns 1 when it resumed at the abort handler, 0 when
  * it ran to its end. The signal is taken on the way out of tgkill, inside the section. */
 int conf_kill_cs(volatile struct conf_rseq *area, long pid, long tid, long sig);
 int conf_kill_badsig(volatile struct conf_rseq *area, long pid, long tid, long sig);
-extern struct conf_rseq_cs conf_cs_kill;
-__asm__(".pushsection .data\n"
-        ".balign 32\n"
-        ".globl conf_cs_kill\n"
-        "conf_cs_kill: .long 0, 0\n"
-        "  .quad conf_kill_start, conf_kill_end - conf_kill_start, conf_kill_abort\n"
-        ".balign 32\n"
-        "conf_cs_badsig: .long 0, 0\n"
-        "  .quad conf_bad_start, conf_bad_end - conf_bad_start, conf_bad_abort\n"
-        ".popsection\n"
-        ".text\n"
-        ".globl conf_kill_cs\n"
-        ".type conf_kill_cs,@function\n"
-        "conf_kill_cs:\n"
-        "  lea conf_cs_kill(%rip), %rax\n"
-        "  mov %rax, 8(%rdi)\n"
-        "conf_kill_start:\n"
-        "  mov %rsi, %rdi\n"
-        "  mov %rdx, %rsi\n"
-        "  mov %rcx, %rdx\n"
-        "  mov $234, %eax\n"
-        "  syscall\n"
-        "  nop\n"
-        "conf_kill_end:\n"
-        "  xor %eax, %eax\n"
-        "  ret\n"
-        "  .long 0x53053053\n"
-        "conf_kill_abort:\n"
-        "  mov $1, %eax\n"
-        "  ret\n"
-        ".globl conf_kill_badsig\n"
-        ".type conf_kill_badsig,@function\n"
-        "conf_kill_badsig:\n"
-        "  lea conf_cs_badsig(%rip), %rax\n"
-        "  mov %rax, 8(%rdi)\n"
-        "conf_bad_start:\n"
-        "  mov %rsi, %rdi\n"
-        "  mov %rdx, %rsi\n"
-        "  mov %rcx, %rdx\n"
-        "  mov $234, %eax\n"
-        "  syscall\n"
-        "  nop\n"
-        "conf_bad_end:\n"
-        "  xor %eax, %eax\n"
-        "  ret\n"
-        "  .long 0x12345678\n"
-        "conf_bad_abort:\n"
-        "  mov $1, %eax\n"
-        "  ret\n");
+extern struct conf_rseq_cs conf_kill_cs_cs;
+/* The asm of such a function: descriptor `P_cs`, section [P_start, P_end), abort handler
+ * P_abort preceded by the signature `SIG`. */
+#define KILL_CS_ASM(P, SIG)                                                                  \
+    ".pushsection .data\n"                                                                   \
+    ".balign 32\n"                                                                           \
+    ".globl " #P "_cs\n" #P "_cs: .long 0, 0\n"                                              \
+    "  .quad " #P "_start, " #P "_end - " #P "_start, " #P "_abort\n"                         \
+    ".popsection\n"                                                                          \
+    ".text\n"                                                                                \
+    ".globl " #P "\n"                                                                        \
+    ".type " #P ",@function\n" #P ":\n"                                                      \
+    "  lea " #P "_cs(%rip), %rax\n"                                                          \
+    "  mov %rax, 8(%rdi)\n" #P "_start:\n"                                                   \
+    "  mov %rsi, %rdi\n"                                                                     \
+    "  mov %rdx, %rsi\n"                                                                     \
+    "  mov %rcx, %rdx\n"                                                                     \
+    "  mov $234, %eax\n"                                                                     \
+    "  syscall\n"                                                                            \
+    "  nop\n" #P "_end:\n"                                                                   \
+    "  xor %eax, %eax\n"                                                                     \
+    "  ret\n"                                                                                \
+    "  .long " #SIG "\n" #P "_abort:\n"                                                      \
+    "  mov $1, %eax\n"                                                                       \
+    "  ret\n"
+__asm__(KILL_CS_ASM(conf_kill_cs, 0x53053053));
+__asm__(KILL_CS_ASM(conf_kill_badsig, 0x12345678));
 
 /* A critical section spinning until conf_spin_stop is set: conf_spin(area) returns 1 when
  * it resumed at the abort handler, 0 when the flag ended it. */
@@ -1077,7 +1053,7 @@ CASE(rseq_signal_outside_section_clears_descriptor)
 {
     rseq_on();
     signal(SIGUSR1, count_usr1);
-    rs_area.rseq_cs = (uint64_t)(uintptr_t)&conf_cs_kill;
+    rs_area.rseq_cs = (uint64_t)(uintptr_t)&conf_kill_cs_cs;
     CHECK_OK(raise(SIGUSR1));
     CHECK_EQ(usr1_seen, 1);
     CHECK_EQ(rs_area.rseq_cs, 0);
