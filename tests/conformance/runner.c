@@ -144,6 +144,9 @@ static void start_child(char *const argv[])
 static unsigned char sys_seen[MAX_NR];
 static unsigned char in_syscall[MAX_TID];
 static unsigned char tid_seen[MAX_TID];
+/* The syscall each traced task last entered: an exec that succeeds is that call's success
+ * (Linux reports the exit of a successful execveat as execve's). */
+static unsigned short entry_nr[MAX_TID];
 
 static void note_syscall(pid_t tid, int entering)
 {
@@ -155,6 +158,7 @@ static void note_syscall(pid_t tid, int entering)
         return;
     /* exit and exit_group never come back: entering them is their success. */
     if (entering) {
+        entry_nr[tid] = (unsigned short)nr;
         if (nr == SYS_exit || nr == SYS_exit_group)
             sys_seen[nr] |= 1;
         return;
@@ -179,6 +183,8 @@ static void traced_stop(pid_t tid, int st)
         }
     } else if (sig == SIGTRAP && (st >> 16) != 0) {
         /* fork/clone/exec event: the new task starts outside a syscall. */
+        if ((st >> 16) == PTRACE_EVENT_EXEC && tid < MAX_TID && in_syscall[tid])
+            sys_seen[entry_nr[tid]] |= 1;
     } else if (sig == SIGSTOP && tid < MAX_TID && !tid_seen[tid]) {
         /* The stop every auto-attached child starts with. */
     } else {

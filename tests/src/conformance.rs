@@ -6,8 +6,6 @@ use crate::check::Check;
 use crate::init::{self, InitEnd};
 use crate::run::Run;
 use crate::scenarios::{Context, Image, Scenario};
-use crate::suite::results::Session;
-use crate::suite::session;
 use abi::debug_exit::{qemu_status, INIT_EXIT};
 
 /// The two C libraries every program is built with.
@@ -36,7 +34,6 @@ pub fn scenarios() -> Vec<Scenario> {
         run("conformance-busybox-pipeline", BUSYBOX_PIPELINE, busybox_pipeline),
         run("conformance-busybox-files", BUSYBOX_FILES, busybox_files),
         run("conformance-busybox-mount", BUSYBOX_MOUNT, busybox_mount),
-        smp2("conformance-busybox-session", BUSYBOX_SESSION, busybox_session),
         run("conformance-signals-musl", "log=warn init=/bin/signals-musl", signals),
         run("conformance-crash_leaks-musl", "log=warn init=/bin/crash_leaks-musl", crash_leaks),
         run("conformance-elf_fuzz-musl", "log=warn init=/bin/elf_fuzz-musl", elf_fuzz),
@@ -158,29 +155,6 @@ fn busybox_mount(p: &str, run: &Run, _: &Context) -> Vec<Check> {
     let want =
         ["x /mnt tmpfs rw 0 0".to_string(), "1021994".into(), "busy=1".into(), "0".into(), "ext4=255".into()];
     vec![status(p, run, InitEnd::Exited(0)), output(p, run, &want)]
-}
-
-/// The busybox session (rootfs/etc/session.sh, issue 9 item 6) run by the conformance runner
-/// with no cases (/tmp is empty at boot).
-const BUSYBOX_SESSION: &str = "log=warn init=/bin/runner-musl -- --dir /tmp --session /etc/session.sh";
-
-/// What the session printed on Linux 6.1 in QEMU from the same image (between the runner's
-/// markers), and the patterns its `~ TAG: TEXT` lines must match instead.
-const SESSION_EXPECTED: &str = include_str!("../conformance/session.expected");
-const SESSION_PATTERNS: &str = include_str!("../conformance/session-patterns.txt");
-
-/// The session's output must be Linux's line for line (tagged lines by their patterns, as
-/// the suite compares them) and end with status 0.
-fn busybox_session(p: &str, run: &Run, _: &Context) -> Vec<Check> {
-    let lines = run.lines();
-    let got = lines.iter().skip_while(|l| **l != "--- session begin").skip(1);
-    let got: Vec<String> =
-        got.take_while(|l| !l.starts_with("--- session end")).map(|l| l.to_string()).collect();
-    let end = lines.iter().find_map(|l| l.strip_prefix("--- session end ")).unwrap_or("(no end)");
-    let linux = Session { lines: SESSION_EXPECTED.lines().map(String::from).collect(), end: "exit 0".into() };
-    let dfly = Session { lines: got, end: end.into() };
-    let r = session::compare(&linux, &dfly, &session::parse_patterns(SESSION_PATTERNS));
-    vec![status(p, run, InitEnd::Exited(0)), Check::new(format!("{p}/session"), r)]
 }
 
 fn busybox_pipeline(p: &str, run: &Run, _: &Context) -> Vec<Check> {
@@ -579,10 +553,6 @@ mod tests {
 
     #[test]
     fn command_lines_are_what_init_cmdline_builds() {
-        let session = scenario("conformance-busybox-session");
-        let args: Vec<String> = ["--dir", "/tmp", "--session", "/etc/session.sh"].map(String::from).to_vec();
-        let words = [init::DEFAULT_KERNEL_WORDS.to_string()];
-        assert_eq!(session.cmdline, init::cmdline(&words, "/bin/runner-musl", &args).unwrap());
         for s in scenarios().into_iter().filter(|s| !s.name.contains("busybox")) {
             // A `-bsd4` run boots the other user scheduler.
             let (name, words) = match s.name.strip_suffix("-bsd4") {
@@ -606,23 +576,6 @@ mod tests {
             assert_eq!(s.image, Image::Conformance);
         }
         assert!(crate::scenarios::all().iter().filter(|s| s.name.contains("hello")).count() == 2);
-    }
-
-    #[test]
-    fn session_matches_linux_apart_from_tilde_lines() {
-        let name = "conformance-busybox-session";
-        let body = SESSION_EXPECTED.replace("uname-r: 6.1.0-56-amd64", "uname-r: 6.1.0-damselfly");
-        let out =
-            format!("boot\n--- session begin\n{body}--- session end exit 0\ninit: exited with status 0\n");
-        assert!(failed(name, &run(&out, 39)).is_empty(), "{:?}", failed(name, &run(&out, 39)));
-        let f = failed(name, &run(&out.replace("5! = 120", "5! = 24"), 39));
-        assert!(f.len() == 1 && f[0].contains("`5! = 24`, Linux has `5! = 120`"), "{f:?}");
-        let f = failed(name, &run(&out.replace("session end exit 0", "session end exit 1"), 39));
-        assert!(f.len() == 1 && f[0].contains("ended with exit 1"), "{f:?}");
-        let f = failed(name, &run(&out.replace("session done\n", ""), 39));
-        assert!(f.len() == 1 && f[0].contains("lines, Linux has"), "{f:?}");
-        let f = failed(name, &run(&out.replace("~ uname-s: Linux", "~ uname-s: Damselfly"), 39));
-        assert!(f.len() == 1 && f[0].contains("does not match `Linux`"), "{f:?}");
     }
 
     #[test]

@@ -74,9 +74,14 @@ fn damselfly_boot(session: bool) -> Boot {
     Boot::of(Image::Conformance, SMP, DEFAULT_MEM, &cmdline)
 }
 
+/// Linux's words: the serial console, no kernel chatter, power-off at a panic; no_timer_check
+/// because on a loaded host TCG can delay the IO-APIC timer enough for Linux's check of it to
+/// panic at boot.
 fn linux_boot(vmlinux: &Path, trace: bool, session: bool) -> Boot {
-    let cmdline =
-        format!("console=ttyS0 loglevel=1 panic=-1 rdinit={RUNNER} --{}", runner_args(trace, session));
+    let cmdline = format!(
+        "console=ttyS0 loglevel=1 panic=-1 no_timer_check rdinit={RUNNER} --{}",
+        runner_args(trace, session)
+    );
     Boot { kernel: vmlinux.to_path_buf(), ..Boot::of(Image::Conformance, SMP, DEFAULT_MEM, &cmdline) }
 }
 

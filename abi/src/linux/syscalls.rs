@@ -31,8 +31,8 @@ crate::syscall_list! {
     23 select(Int, Ptr, Ptr, Ptr, Ptr) Implemented;
     24 sched_yield() Implemented;
     25 mremap(Addr, Size, Size, Flags, Addr) Implemented;
-    26 msync(Addr, Size, Flags) Missing;
-    27 mincore(Addr, Size, Ptr) Missing;
+    26 msync(Addr, Size, Flags) Implemented;
+    27 mincore(Addr, Size, Ptr) Implemented;
     28 madvise(Addr, Size, Int) Implemented;
     29 shmget(Int, Size, Int, Flags) Missing;
     30 shmat(Int, Addr, Flags) Missing;
@@ -154,8 +154,8 @@ crate::syscall_list! {
     146 sched_get_priority_max(Int) Implemented;
     147 sched_get_priority_min(Int) Implemented;
     148 sched_rr_get_interval(Pid, Ptr) Implemented;
-    149 mlock(Addr, Size) Missing;
-    150 munlock(Addr, Size) Missing;
+    149 mlock(Addr, Size) Implemented;
+    150 munlock(Addr, Size) Implemented;
     151 mlockall(Flags) Missing;
     152 munlockall() Missing;
     153 vhangup() Missing;
@@ -232,7 +232,7 @@ crate::syscall_list! {
     224 timer_gettime(Int, Ptr) Implemented;
     225 timer_getoverrun(Int) Implemented;
     226 timer_delete(Int) Implemented;
-    227 clock_settime(Int, Ptr) Missing;
+    227 clock_settime(Int, Ptr) Implemented;
     228 clock_gettime(Int, Ptr) Implemented;
     229 clock_getres(Int, Ptr) Implemented;
     230 clock_nanosleep(Int, Flags, Ptr, Ptr) Implemented;
@@ -327,10 +327,10 @@ crate::syscall_list! {
     319 memfd_create(Str, Flags) Missing;
     320 kexec_file_load(Fd, Fd, ULong, Str, ULong) Missing;
     321 bpf(Int, Ptr, UInt) Missing;
-    322 execveat(Fd, Str, Ptr, Ptr, Flags) Missing;
+    322 execveat(Fd, Str, Ptr, Ptr, Flags) Implemented;
     323 userfaultfd(Flags) Missing;
     324 membarrier(Int, Flags, Int) Missing;
-    325 mlock2(Addr, Size, Flags) Missing;
+    325 mlock2(Addr, Size, Flags) Implemented;
     326 copy_file_range(Fd, Ptr, Fd, Ptr, Size, Flags) Missing;
     327 preadv2(Fd, Ptr, Int, ULong, ULong, Flags) Missing;
     328 pwritev2(Fd, Ptr, Int, ULong, ULong, Flags) Missing;

@@ -7,6 +7,7 @@ use super::usermd::UserMd;
 use super::Lwp;
 use crate::arch::x86_64::copyio::copyout;
 use crate::vfs::cred::access;
+use crate::vfs::namecache::NcHandle;
 use crate::vfs::nlookup::nlookup;
 use crate::vfs::vnode::VType;
 use crate::vm::mmap::{mmap, mprotect, set_brk_base, MapSource};
@@ -66,11 +67,24 @@ fn prot_of(flags: u32) -> u64 {
 /// process as it was; failures after it (out of memory while mapping) are reported too, and
 /// the caller must end the process.
 pub fn exec(lwp: &Arc<Lwp>, path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<Entry, i32> {
-    exec_depth(lwp, path, argv, envp, 0)
+    exec_depth(lwp, None, path, argv, envp, 0)
+}
+
+/// exec of a file already looked up (execveat): `file`, known to the new image (AT_EXECFN,
+/// the command name, a script's interpreter) as `name`.
+pub fn exec_file(
+    lwp: &Arc<Lwp>,
+    file: NcHandle,
+    name: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<Entry, i32> {
+    exec_depth(lwp, Some(file), name, argv, envp, 0)
 }
 
 fn exec_depth(
     lwp: &Arc<Lwp>,
+    file: Option<NcHandle>,
     path: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
@@ -78,7 +92,10 @@ fn exec_depth(
 ) -> Result<Entry, i32> {
     let p = &lwp.proc;
     let ctx = p.ctx();
-    let h = nlookup(&ctx, None, path, true)?;
+    let h = match file {
+        Some(h) => h,
+        None => nlookup(&ctx, None, path, true)?,
+    };
     let v = h.vnode().ok_or(abi::errno::ENOENT)?;
     let attr = v.getattr();
     if v.vtype() != VType::Reg || attr.mode & 0o111 == 0 {
@@ -163,9 +180,12 @@ fn exec_depth(
             // Writable while the tail past the file part is cleared.
             let map_prot = if s.memsz > s.filesz { prot | PROT_WRITE } else { prot };
             let source = match &object {
-                Some(o) => {
-                    MapSource::Object { object: o.clone(), offset: offset_page, max_prot: Prot::all() }
-                }
+                Some(o) => MapSource::Object {
+                    object: o.clone(),
+                    offset: offset_page,
+                    max_prot: Prot::all(),
+                    file: None,
+                },
                 None => MapSource::Anonymous,
             };
             mmap(&vs, start, len, map_prot, MAP_PRIVATE | MAP_FIXED, source)?;
@@ -249,7 +269,7 @@ fn script(
     }
     new_argv.push(path.to_vec());
     new_argv.extend(argv.iter().skip(1).cloned());
-    exec_depth(lwp, interp, &new_argv, envp, depth + 1)
+    exec_depth(lwp, None, interp, &new_argv, envp, depth + 1)
 }
 
 /// Auxiliary vector keys.

@@ -37,12 +37,27 @@ pub struct ForkOptions {
     pub tls: Option<u64>,
 }
 
+/// Whether a new process would take `p`'s real user past its RLIMIT_NPROC: never for root
+/// (Linux exempts the root user and the privileged).
+fn over_nproc(p: &Proc) -> bool {
+    const RLIMIT_NPROC: usize = 6;
+    let limit = p.rlimits.lock()[RLIMIT_NPROC].0;
+    let ruid = p.ids.lock().ruid;
+    if limit == u64::MAX || ruid == 0 || p.cred.lock().uid == 0 {
+        return false;
+    }
+    super::tree::count_user(ruid) as u64 >= limit
+}
+
 /// Creates a child of the calling process that resumes from `frame` with rax = 0. Returns
 /// the child's pid (in the parent).
 pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, i32> {
     let td = sched::curthread();
     let me = td.user().ok_or(EINVAL)?;
     let parent = &lwp.proc;
+    if over_nproc(parent) {
+        return Err(EAGAIN);
+    }
     let vs = if opt.share_vm { me.vmspace() } else { me.vmspace().fork()? };
     let fd_src = parent.fd.clone();
     let child = parent.fork(|pid| fd_src.fork_copy(pid as u64))?;

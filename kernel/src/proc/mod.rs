@@ -132,6 +132,10 @@ pub struct Proc {
     pub timers: timers::ProcTimers,
     /// The signalfds waiting for its signals.
     pub sigwatch: signal::watchers::SigWatchers,
+    /// The signal it gets when its parent dies (prctl PR_SET_PDEATHSIG); 0 for none.
+    pub pdeath_signal: AtomicU32,
+    /// Its orphaned descendants come to it rather than to PID 1 (PR_SET_CHILD_SUBREAPER).
+    pub child_subreaper: AtomicBool,
 }
 
 /// The user addresses of the argument and environment strings exec wrote on the stack
@@ -201,6 +205,8 @@ impl Proc {
                 usage: rusage::ProcUsage::new(),
                 timers: timers::ProcTimers::new(),
                 sigwatch: signal::watchers::SigWatchers::new(),
+                pdeath_signal: AtomicU32::new(0),
+                child_subreaper: AtomicBool::new(false),
             }))
         })
     }
@@ -240,6 +246,8 @@ impl Proc {
                 usage: rusage::ProcUsage::new(),
                 timers: timers::ProcTimers::new(),
                 sigwatch: signal::watchers::SigWatchers::new(),
+                pdeath_signal: AtomicU32::new(0),
+                child_subreaper: AtomicBool::new(false),
             }))
         })
     }

@@ -1,6 +1,6 @@
 //! The process tree (DragonFly's proc_token-protected allproc list and p_children, in
 //! kern_proc.c and kern_exit.c): pid allocation, parent links, zombies and their reaping by
-//! wait4, and the reparenting of orphans to PID 1.
+//! wait4, and the reparenting of orphans to a subreaper or PID 1.
 //!
 //! One spinlock guards the table and every parent link, as DragonFly's proc_token does; the
 //! children of a process are found by scanning (few processes live at once so far).
@@ -107,21 +107,51 @@ pub fn find(pid: u32) -> Option<Arc<Proc>> {
     TREE.lock().procs.get(&pid).cloned()
 }
 
+/// Processes (live and zombie) whose real user id is `ruid`: RLIMIT_NPROC's count.
+pub fn count_user(ruid: u32) -> usize {
+    TREE.lock().procs.values().filter(|p| p.ids.lock().ruid == ruid).count()
+}
+
 /// Processes in the table (live and zombie).
 pub fn count() -> usize {
     TREE.lock().procs.len()
 }
 
+/// The process orphans of `p` go to (Linux's find_new_reaper): the nearest live ancestor
+/// that is a child subreaper, else PID 1.
+fn new_reaper(t: &Tree, p: &Proc) -> u32 {
+    let mut pid = p.ppid.load(Ordering::Relaxed);
+    // The chain is finite, but a bound keeps a broken link from looping.
+    for _ in 0..PID_MAX {
+        if pid <= 1 {
+            break;
+        }
+        let Some(a) = t.procs.get(&pid) else { break };
+        if a.child_subreaper.load(Ordering::Relaxed) && a.zombie.lock().is_none() {
+            return pid;
+        }
+        pid = a.ppid.load(Ordering::Relaxed);
+    }
+    1
+}
+
 /// `p` has ended with wait status `status`: it becomes a zombie for its parent to reap (or,
 /// with `autoreap`, its parent ignoring SIGCHLD, leaves the table in the same step, so no
-/// wait ever sees it), and its children go to PID 1. Waiting parents are woken by
+/// wait ever sees it), its children go to the nearest subreaper above it (or PID 1), and
+/// those that asked for a parent-death signal get it. Waiting parents are woken by
 /// [`wake_waiters`], once the parent's SIGCHLD is posted.
 pub fn make_zombie(p: &Proc, status: i32, autoreap: bool) {
+    let mut death_signals = alloc::vec::Vec::new();
     let gone = {
         let mut t = TREE.lock();
+        let reaper = new_reaper(&t, p);
         for c in t.procs.values() {
             if c.ppid.load(Ordering::Relaxed) == p.pid {
-                c.ppid.store(1, Ordering::Relaxed);
+                c.ppid.store(reaper, Ordering::Relaxed);
+                let sig = c.pdeath_signal.load(Ordering::Relaxed);
+                if sig != 0 && c.zombie.lock().is_none() {
+                    death_signals.push((c.clone(), sig));
+                }
             }
         }
         *p.zombie.lock() = Some(status);
@@ -133,6 +163,10 @@ pub fn make_zombie(p: &Proc, status: i32, autoreap: bool) {
     };
     // The last reference may go with it: dropped after the lock.
     drop(gone);
+    for (c, sig) in death_signals {
+        let info = super::signal::SigInfo { pid: p.pid, ..Default::default() };
+        let _ = super::signal::post(&c, sig, info);
+    }
 }
 
 /// Wakes the parents waiting in wait4/waitid to look again.

@@ -29,6 +29,15 @@ pub fn realtime_offset() -> u64 {
     BOOT_WALL_NS.load(Ordering::Relaxed)
 }
 
+/// Sets the wall clock to `ns` since the Unix epoch (clock_settime, settimeofday). EINVAL
+/// when that is before the monotonic clock's zero (Linux refuses a wall clock behind the
+/// monotonic one). Deadlines already armed on the wall clock keep their monotonic instant.
+pub fn set_realtime(ns: u64) -> Result<(), i32> {
+    let offset = ns.checked_sub(nanotime()).ok_or(abi::errno::EINVAL)?;
+    BOOT_WALL_NS.store(offset, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Spins for at least `us` microseconds (before calibration: on the HPET, else the PIT).
 pub fn delay_us(us: u64) {
     if tsc::hz() != 0 {

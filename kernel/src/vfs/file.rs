@@ -14,7 +14,7 @@ use crate::event::epoll::Watchers;
 use crate::event::{AnonFile, KnList};
 use crate::ipc::pipe::Pipe;
 use crate::sync::lockmgr::LockMgr;
-use abi::errno::{EBADF, EINVAL, EISDIR, ENXIO, EOVERFLOW, ESPIPE};
+use abi::errno::{EBADF, EFBIG, EINVAL, EISDIR, ENXIO, EOVERFLOW, ESPIPE};
 use abi::fcntl::*;
 use abi::poll::{POLLERR, POLLHUP};
 use alloc::sync::Arc;
@@ -222,6 +222,12 @@ impl File {
 
     /// write(2): at the offset (at the end with O_APPEND, atomically), advancing it.
     pub fn write(&self, buf: &[u8]) -> Result<usize, i32> {
+        self.write_within(buf, u64::MAX)
+    }
+
+    /// write(2) under a file size limit (RLIMIT_FSIZE): a write to a regular file stops at
+    /// `fsize`, and one starting at or past it fails with EFBIG (the caller raises SIGXFSZ).
+    pub fn write_within(&self, buf: &[u8], fsize: u64) -> Result<usize, i32> {
         if !self.writable() {
             return Err(EBADF);
         }
@@ -241,6 +247,7 @@ impl File {
                 if self.flags() & O_APPEND != 0 {
                     *off = vp.getattr().size;
                 }
+                let buf = within_fsize(vp, *off, buf, fsize)?;
                 let n = vp.node.write(*off, buf)?;
                 *off += n as u64;
                 Ok(n)
@@ -271,6 +278,11 @@ impl File {
     /// pwrite(2): at `off`, leaving the offset alone. As on Linux, a file opened O_APPEND
     /// appends whatever `off` says.
     pub fn pwrite(&self, buf: &[u8], off: i64) -> Result<usize, i32> {
+        self.pwrite_within(buf, off, u64::MAX)
+    }
+
+    /// pwrite(2) under a file size limit, as `write_within`.
+    pub fn pwrite_within(&self, buf: &[u8], off: i64, fsize: u64) -> Result<usize, i32> {
         if !self.writable() {
             return Err(EBADF);
         }
@@ -284,7 +296,7 @@ impl File {
                 let vp = self.vnode()?;
                 let _io = vp.open.io.exclusive();
                 let at = if self.flags() & O_APPEND != 0 { vp.getattr().size } else { off as u64 };
-                vp.node.write(at, buf)
+                vp.node.write(at, within_fsize(vp, at, buf, fsize)?)
             }
         }
     }
@@ -442,4 +454,18 @@ pub(super) fn open_vnode(nch: NcHandle, vp: Arc<Vnode>, flags: u32) -> Result<Ar
         VType::Lnk => return Err(abi::errno::ELOOP),
     };
     Ok(File::new(Some(nch), Some(vp), backing, flags))
+}
+
+/// The part of `buf` a write at `off` may put in a regular file under the size limit
+/// `fsize` (Linux's generic_write_check_limits); EFBIG when none of it fits. Writes of
+/// nothing and to other file types are not limited.
+fn within_fsize<'a>(vp: &Vnode, off: u64, buf: &'a [u8], fsize: u64) -> Result<&'a [u8], i32> {
+    if fsize == u64::MAX || buf.is_empty() || vp.vtype() != VType::Reg {
+        return Ok(buf);
+    }
+    if off >= fsize {
+        return Err(EFBIG);
+    }
+    let room = usize::try_from(fsize - off).unwrap_or(usize::MAX);
+    Ok(&buf[..buf.len().min(room)])
 }

@@ -247,16 +247,30 @@ pub fn read_dir(ctx: &Ctx, h: &NcHandle) -> Result<Vec<DirEntry>, i32> {
     Ok(out)
 }
 
-/// The path of `h` as seen from `root` (getcwd, /proc/self/exe): names up the namecache,
+/// The path of `h` as seen from `root` (/proc/self/exe, fd links): names up the namecache,
 /// crossing out of mounts at their roots. A name that is no longer linked in gets Linux's
 /// " (deleted)" suffix.
 pub fn path_of(h: &NcHandle, root: &NcHandle) -> Vec<u8> {
+    let (mut out, deleted) = reachable_path_of(h, root);
+    if deleted {
+        out.extend_from_slice(b" (deleted)");
+    }
+    out
+}
+
+/// The path of `h` from `root` and whether the walk up ended short of `root` (the name was
+/// unlinked, or lies outside a chroot): getcwd's ENOENT.
+pub fn reachable_path_of(h: &NcHandle, root: &NcHandle) -> (Vec<u8>, bool) {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut cur = h.clone();
     let mut deleted = false;
     for _ in 0..4096 {
         if cur.same(root) {
             break;
+        }
+        // A removed name stays in the cache as a negative entry, still linked to its parent.
+        if matches!(cur.ncp.state(), NcState::Negative) {
+            deleted = true;
         }
         match cur.ncp.parent() {
             Some(p) => {
@@ -267,7 +281,7 @@ pub fn path_of(h: &NcHandle, root: &NcHandle) -> Vec<u8> {
                 Some(c) => cur = c,
                 None => {
                     // Reached a root that is not ours: unlinked, or outside a chroot.
-                    deleted = !parts.is_empty() || !cur.same(root);
+                    deleted |= !parts.is_empty() || !cur.same(root);
                     break;
                 }
             },
@@ -281,8 +295,5 @@ pub fn path_of(h: &NcHandle, root: &NcHandle) -> Vec<u8> {
     if out.is_empty() {
         out.push(b'/');
     }
-    if deleted && !parts.is_empty() {
-        out.extend_from_slice(b" (deleted)");
-    }
-    out
+    (out, deleted && !parts.is_empty())
 }

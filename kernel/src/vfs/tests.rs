@@ -465,9 +465,9 @@ ktest! {
         kassert_eq!(obj.resident(), 2);
         let vs = VmSpace::new().map_err(|err| format!("vmspace {err}"))?;
         let all = crate::vm::Prot::all();
-        let shared = mmap(&vs, 0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, MapSource::Object { object: obj.clone(), offset: 0, max_prot: all })
+        let shared = mmap(&vs, 0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, MapSource::Object { object: obj.clone(), offset: 0, max_prot: all, file: None })
             .map_err(|err| format!("mmap shared {err}"))?;
-        let private = mmap(&vs, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, MapSource::Object { object: obj.clone(), offset: 0, max_prot: all })
+        let private = mmap(&vs, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, MapSource::Object { object: obj.clone(), offset: 0, max_prot: all, file: None })
             .map_err(|err| format!("mmap private {err}"))?;
         vs.activate();
         let r = (|| -> Outcome {

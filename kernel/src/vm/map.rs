@@ -30,6 +30,8 @@ bitflags::bitflags! {
         const SHARED = 2;
         /// Private, and the object may be referenced elsewhere: shadow it before writing.
         const NEEDS_COPY = 4;
+        /// mlock'd (MAP_LOCKED, mlock): counts against RLIMIT_MEMLOCK; not inherited by fork.
+        const LOCKED = 8;
     }
 }
 
@@ -46,6 +48,9 @@ pub struct MapEntry {
     /// Page index in `object` of `start`.
     pub offset: u64,
     pub flags: EntryFlags,
+    /// The file a file mapping was made from, as the VFS names it (its namecache handle;
+    /// /proc/PID/maps shows its path, device and inode). `None` for anonymous memory.
+    pub file: Option<Arc<dyn core::any::Any + Send + Sync>>,
 }
 
 impl MapEntry {

@@ -42,8 +42,13 @@ pub enum MapSource {
     /// Fresh anonymous memory (MAP_ANONYMOUS).
     Anonymous,
     /// An existing object (a file's, from the VFS) from page `offset`; `max_prot` is what
-    /// the open file allows.
-    Object { object: Arc<VmObject>, offset: u64, max_prot: Prot },
+    /// the open file allows; `file` names the file for /proc/PID/maps.
+    Object {
+        object: Arc<VmObject>,
+        offset: u64,
+        max_prot: Prot,
+        file: Option<Arc<dyn core::any::Any + Send + Sync>>,
+    },
 }
 
 fn user_prot(p: Prot) -> UserProt {
@@ -83,13 +88,15 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     // A private mapping of an existing object must never write into it: copy-on-write from
     // the first write, as after a fork.
     let borrowed = matches!(source, MapSource::Object { .. }) && !shared;
-    let (object, offset, max_prot) = match source {
-        MapSource::Anonymous => (VmObject::anonymous(), if grows_down { GROW_BASE } else { 0 }, Prot::all()),
-        MapSource::Object { object, offset, max_prot } => {
+    let (object, offset, max_prot, file) = match source {
+        MapSource::Anonymous => {
+            (VmObject::anonymous(), if grows_down { GROW_BASE } else { 0 }, Prot::all(), None)
+        }
+        MapSource::Object { object, offset, max_prot, file } => {
             if !max_prot.contains(prot) {
                 return Err(EACCES);
             }
-            (object, offset, max_prot)
+            (object, offset, max_prot, file)
         }
     };
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
@@ -131,6 +138,9 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     if borrowed {
         eflags |= EntryFlags::NEEDS_COPY;
     }
+    if flags & MAP_LOCKED != 0 {
+        eflags |= EntryFlags::LOCKED;
+    }
     map.insert(MapEntry {
         start,
         end: start + len,
@@ -140,6 +150,7 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
         object,
         offset,
         flags: eflags,
+        file,
     });
     drop(map);
     if flags & (MAP_POPULATE | MAP_LOCKED) != 0 && flags & MAP_NONBLOCK == 0 {
@@ -185,8 +196,8 @@ pub fn munmap(vs: &VmSpace, addr: u64, len: u64) -> Result<(), i32> {
 
 /// mprotect: sets the protection of every page in the range. EINVAL (unaligned address,
 /// unknown bits, GROWSUP, GROWSDOWN on a normal mapping), ENOMEM (a hole in the range, or
-/// beyond the user half), EACCES (beyond an entry's maximum protection). Nothing changes
-/// unless the whole range can.
+/// beyond the user half), EACCES (beyond an entry's maximum protection: nothing changes).
+/// A hole after the start fails with ENOMEM after the part before it changed, as Linux.
 pub fn mprotect(vs: &VmSpace, addr: u64, len: u64, prot: u64) -> Result<(), i32> {
     if !addr.is_multiple_of(PAGE) {
         return Err(EINVAL);
@@ -212,9 +223,20 @@ pub fn mprotect(vs: &VmSpace, addr: u64, len: u64, prot: u64) -> Result<(), i32>
         }
         start = e.start;
     }
-    if !map.is_covered(start, end) {
+    // Linux changes the mapped part up to the first hole, then fails with ENOMEM; a hole
+    // at the start changes nothing.
+    let mut covered_end = start;
+    while covered_end < end {
+        match map.lookup(covered_end) {
+            Some(e) => covered_end = e.end.min(end),
+            None => break,
+        }
+    }
+    if covered_end == start {
         return Err(ENOMEM);
     }
+    let hole = covered_end < end;
+    let end = covered_end;
     for s in map.starts_in(start, end) {
         if map.at(s).is_some_and(|e| !e.max_prot.contains(p)) {
             return Err(EACCES);
@@ -232,7 +254,11 @@ pub fn mprotect(vs: &VmSpace, addr: u64, len: u64, prot: u64) -> Result<(), i32>
         // Rights only go down here; faults add them back where the entry allows.
         vs.pmap().protect(start, end, user_prot(p));
     }
-    Ok(())
+    if hole {
+        Err(ENOMEM)
+    } else {
+        Ok(())
+    }
 }
 
 /// Extends the mapping that ends at `at` up to `end` (free space): in place when its object
@@ -261,6 +287,7 @@ fn extend(map: &mut VmMap, at: u64, end: u64) -> Result<(), i32> {
         object: if shared { t.object.clone() } else { VmObject::anonymous() },
         offset: if shared { t.pindex(at) } else { 0 },
         flags: t.flags & EntryFlags::SHARED,
+        file: if shared { t.file.clone() } else { None },
     });
     Ok(())
 }
@@ -369,6 +396,7 @@ pub fn mremap(
             object: VmObject::anonymous(),
             offset: 0,
             flags: EntryFlags::empty(),
+            file: None,
             ..t
         });
     }
@@ -416,6 +444,7 @@ pub fn brk(vs: &VmSpace, new: u64) -> u64 {
                 object: VmObject::anonymous(),
                 offset: 0,
                 flags: EntryFlags::empty(),
+                file: None,
             });
         }
     }

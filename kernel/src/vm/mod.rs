@@ -9,6 +9,7 @@
 //! - [`fault`]: the page fault handler, and the hook `trap.rs` calls for user page faults.
 //! - [`mmap`]: the kernel side of mmap, munmap, mprotect, mremap, brk and madvise with Linux
 //!   semantics and errno results; every argument is validated here, nothing panics on it.
+//! - [`residency`]: mincore, mlock/munlock and msync.
 //!
 //! Page tables and the bytes of pages are the pmap's business (`arch::x86_64::pmap::user`,
 //! `pmap::frame`); this module is safe Rust.
@@ -16,6 +17,7 @@ pub mod fault;
 pub mod map;
 pub mod mmap;
 pub mod object;
+pub mod residency;
 mod tests;
 mod usertests;
 pub mod vmspace;

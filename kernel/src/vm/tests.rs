@@ -209,9 +209,9 @@ ktest! {
         kassert!(vs.map.shared().is_empty(), "new map not empty");
         let file = VmObject::file(Arc::new(PatternFile { pages: 2 }));
         kassert!(file.id() != VmObject::anonymous().id(), "object ids repeat");
-        let ro = MapSource::Object { object: file.clone(), offset: 0, max_prot: Prot::READ };
+        let ro = MapSource::Object { object: file.clone(), offset: 0, max_prot: Prot::READ, file: None };
         kassert_eq!(mmap(&vs, 0, PAGE, RW, MAP_SHARED, ro), Err(EACCES));
-        let src = MapSource::Object { object: file.clone(), offset: 0, max_prot: Prot::all() };
+        let src = MapSource::Object { object: file.clone(), offset: 0, max_prot: Prot::all(), file: None };
         let a = mmap(&vs, 0, 3 * PAGE, RW, MAP_PRIVATE, src).map_err(errno)?;
         let mut b = [0u8; 2];
         vs.copy_in(a + PAGE - 1, &mut b).map_err(|_| "copy_in")?;

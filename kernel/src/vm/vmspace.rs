@@ -161,19 +161,24 @@ impl VmSpace {
             if Arc::strong_count(&e.object) == 1 {
                 e.object.collapse();
             }
+            // Memory locks belong to the process that made them (Linux clears VM_LOCKED in
+            // the child).
+            let mut child_entry = e.clone();
+            child_entry.flags.remove(EntryFlags::LOCKED);
             match e.inherit {
                 Inherit::None => {}
-                Inherit::Share => cmap.insert(e.clone()),
+                Inherit::Share => cmap.insert(child_entry),
                 Inherit::Zero => {
-                    let mut c = e.clone();
+                    let mut c = child_entry;
                     c.object = VmObject::anonymous();
                     c.flags.remove(EntryFlags::NEEDS_COPY);
                     cmap.insert(c);
                 }
-                Inherit::Copy if e.flags.contains(EntryFlags::SHARED) => cmap.insert(e.clone()),
+                Inherit::Copy if e.flags.contains(EntryFlags::SHARED) => cmap.insert(child_entry),
                 Inherit::Copy => {
                     e.flags.insert(EntryFlags::NEEDS_COPY);
-                    cmap.insert(e.clone());
+                    child_entry.flags.insert(EntryFlags::NEEDS_COPY);
+                    cmap.insert(child_entry);
                     if e.prot.contains(super::Prot::WRITE) {
                         self.pmap.protect(
                             e.start,

@@ -37,6 +37,7 @@ pub const SIGSTOP: u32 = 19;
 pub const SIGTSTP: u32 = 20;
 pub const SIGTTIN: u32 = 21;
 pub const SIGTTOU: u32 = 22;
+pub const SIGXFSZ: u32 = 25;
 
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;

@@ -53,27 +53,39 @@ pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(done as u64)
 }
 
+/// The RLIMIT_FSIZE resource number.
+const RLIMIT_FSIZE: usize = 1;
+
+/// The caller's file size limit (RLIM_INFINITY is u64::MAX).
+fn fsize_limit(l: &Lwp) -> u64 {
+    l.proc.rlimits.lock()[RLIMIT_FSIZE].0
+}
+
+/// A failed write's signal: SIGPIPE for a pipe nobody reads, SIGXFSZ for a write past the
+/// file size limit, both to the writing thread. Returns the error.
+fn write_failed(l: &Arc<Lwp>, e: i32) -> i32 {
+    let sig = match e {
+        EPIPE => crate::proc::signal::SIGPIPE,
+        EFBIG => crate::proc::signal::SIGXFSZ,
+        _ => return e,
+    };
+    let info = crate::proc::signal::SigInfo { pid: l.proc.pid, ..crate::proc::signal::SigInfo::default() };
+    let _ = crate::proc::signal::post_lwp(l, sig, info);
+    e
+}
+
 pub fn write(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
+    let fsize = fsize_limit(l);
     let (addr, len) = (a[1], a[2] as usize);
     let mut done = 0usize;
     let mut buf = vec![0u8; len.min(CHUNK)];
     while done < len {
         let want = (len - done).min(CHUNK);
         copyin(&mut buf[..want], addr + done as u64)?;
-        let n = match f.write(&buf[..want]) {
+        let n = match f.write_within(&buf[..want], fsize) {
             Ok(n) => n,
-            Err(e) if done == 0 => {
-                // A write to a pipe nobody reads also raises SIGPIPE.
-                if e == EPIPE {
-                    let info = crate::proc::signal::SigInfo {
-                        pid: l.proc.pid,
-                        ..crate::proc::signal::SigInfo::default()
-                    };
-                    let _ = crate::proc::signal::post_lwp(l, crate::proc::signal::SIGPIPE, info);
-                }
-                return Err(e);
-            }
+            Err(e) if done == 0 => return Err(write_failed(l, e)),
             Err(_) => break,
         };
         done += n;
@@ -147,7 +159,7 @@ pub fn pwrite64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let len = (a[2] as usize).min(CHUNK * 16);
     let mut buf = vec![0u8; len];
     copyin(&mut buf, a[1])?;
-    Ok(f.pwrite(&buf, a[3] as i64)? as u64)
+    Ok(f.pwrite_within(&buf, a[3] as i64, fsize_limit(l)).map_err(|e| write_failed(l, e))? as u64)
 }
 
 pub fn lseek(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
@@ -350,7 +362,11 @@ pub fn access(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
 pub fn getcwd(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let cwd = l.proc.cwd.lock().clone();
     let root = l.proc.root.lock().clone();
-    let path = crate::vfs::ops::path_of(&cwd, &root);
+    let (path, unreachable) = crate::vfs::ops::reachable_path_of(&cwd, &root);
+    // A removed working directory has no path (Linux: ENOENT).
+    if unreachable {
+        return Err(ENOENT);
+    }
     if path.len() + 1 > a[1] as usize {
         return Err(ERANGE);
     }

@@ -37,14 +37,23 @@ fn set_users(l: &Lwp, (r, e, s): Triple) {
     let mut ids = l.proc.ids.lock();
     ids.ruid = r;
     ids.suid = s;
-    l.proc.cred.lock().uid = e;
+    let old = core::mem::replace(&mut l.proc.cred.lock().uid, e);
+    effective_changed(l, old != e);
 }
 
 fn set_groups_ids(l: &Lwp, (r, e, s): Triple) {
     let mut ids = l.proc.ids.lock();
     ids.rgid = r;
     ids.sgid = s;
-    l.proc.cred.lock().gid = e;
+    let old = core::mem::replace(&mut l.proc.cred.lock().gid, e);
+    effective_changed(l, old != e);
+}
+
+/// A new effective id clears the parent-death signal, as Linux's commit_creds does.
+fn effective_changed(l: &Lwp, changed: bool) {
+    if changed {
+        l.proc.pdeath_signal.store(0, core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// setres*id: each id not KEEP must be one of the current three unless privileged.
@@ -75,8 +84,12 @@ fn setre(l: &Lwp, cur: Triple, r: u32, e: u32) -> Result<Triple, i32> {
 }
 
 /// set*id: privileged sets all three; otherwise only the effective id, to the real or saved.
+/// -1 is EINVAL.
 fn set_one(l: &Lwp, cur: Triple, v: u32) -> Result<Triple, i32> {
-    if privileged(l) {
+    // (uid_t)-1 is no id; only the setre/setres calls give it a meaning ("keep").
+    if v == KEEP {
+        Err(EINVAL)
+    } else if privileged(l) {
         Ok((v, v, v))
     } else if v == cur.0 || v == cur.2 {
         Ok((cur.0, v, cur.2))

@@ -7,6 +7,8 @@ use crate::proc::fork::{fork as do_fork, release_vfork_parent, ForkOptions};
 use crate::proc::thread::ThreadOptions;
 use crate::proc::{exec, tree, Lwp};
 use abi::errno::*;
+use abi::fcntl::AT_FDCWD;
+use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -207,6 +209,51 @@ pub fn execve(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(0)
 }
 
+/// execveat(dirfd, path, argv, envp, flags): execve of `path` relative to `dirfd`, or of the
+/// file `dirfd` itself with AT_EMPTY_PATH and an empty path; AT_SYMLINK_NOFOLLOW makes a
+/// final symlink ELOOP. The new image knows the file as Linux names it: the path when it
+/// is absolute or relative to the working directory, else "/dev/fd/N[/path]".
+pub fn execveat(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    let (dirfd, flags) = (a[0] as i32, a[4]);
+    let path = user_path(a[1])?;
+    if path.is_empty() && flags & AT_EMPTY_PATH == 0 {
+        return Err(ENOENT);
+    }
+    let mut total = 0;
+    let argv = user_strings(a[2], &mut total)?;
+    let envp = user_strings(a[3], &mut total)?;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(EINVAL);
+    }
+    let file = if path.is_empty() {
+        let f = l.proc.fd.get(dirfd)?;
+        f.nch.clone().ok_or(EACCES)?
+    } else {
+        let at = l.proc.fd.at_handle(dirfd, &path)?;
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        let h = crate::vfs::nlookup::nlookup(&l.proc.ctx(), at.as_ref(), &path, follow)?;
+        if !follow && h.vnode().is_some_and(|v| v.vtype() == crate::vfs::vnode::VType::Lnk) {
+            return Err(ELOOP);
+        }
+        h
+    };
+    let name = if dirfd == AT_FDCWD || path.first() == Some(&b'/') {
+        path
+    } else if path.is_empty() {
+        format!("/dev/fd/{dirfd}").into_bytes()
+    } else {
+        let mut n = format!("/dev/fd/{dirfd}/").into_bytes();
+        n.extend_from_slice(&path);
+        n
+    };
+    let entry = exec::exec_file(l, file, &name, &argv, &envp)?;
+    release_vfork_parent(&l.proc);
+    *t = TrapFrame::user_entry(entry.rip, entry.rsp, 0x202);
+    Ok(0)
+}
+
 /// wait4(pid, wstatus, options, rusage).
 pub fn wait4(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     const WNOHANG: u32 = 1;
@@ -331,7 +378,9 @@ pub fn getsid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 /// setpgid(pid, pgid): the caller or one of its children, within the caller's session.
 pub fn setpgid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    if (a[1] as i32) < 0 {
+    // pgid 0 stands for pid (itself 0 for the caller): Linux checks the sign after that.
+    let pgid_arg = if a[1] as i32 == 0 { a[0] as i32 } else { a[1] as i32 };
+    if pgid_arg < 0 {
         return Err(EINVAL);
     }
     let p = target(l, a[0])?;
@@ -346,7 +395,7 @@ pub fn setpgid(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if p.sid.load(Ordering::Relaxed) == p.pid {
         return Err(EPERM);
     }
-    let pgid = if a[1] == 0 { p.pid } else { a[1] as u32 };
+    let pgid = if pgid_arg == 0 { p.pid } else { pgid_arg as u32 };
     if pgid != p.pid && !tree::group_in_session(pgid, sid) {
         return Err(EPERM);
     }

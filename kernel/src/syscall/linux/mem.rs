@@ -1,7 +1,9 @@
 //! Memory calls: the VM layer's operations with the caller's address space.
+use crate::arch::x86_64::copyio::copyout;
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::Lwp;
 use crate::vm::mmap::{self as vmm, MapSource};
+use crate::vm::residency;
 use crate::vm::{Prot, VmSpace};
 use abi::errno::*;
 use abi::mman::*;
@@ -32,7 +34,15 @@ pub fn mmap(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if flags & MAP_TYPE == MAP_PRIVATE || f.writable() {
         max |= Prot::WRITE;
     }
-    vmm::mmap(&vs(), addr, len, prot, flags, MapSource::Object { object, offset: off / 4096, max_prot: max })
+    let file = f.nch.clone().map(|h| Arc::new(h) as Arc<dyn core::any::Any + Send + Sync>);
+    vmm::mmap(
+        &vs(),
+        addr,
+        len,
+        prot,
+        flags,
+        MapSource::Object { object, offset: off / 4096, max_prot: max, file },
+    )
 }
 
 pub fn munmap(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
@@ -53,4 +63,47 @@ pub fn madvise(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 pub fn brk(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(vmm::brk(&vs(), a[0]))
+}
+
+/// mincore(addr, len, vec): a byte per page, bit 0 when the page is in memory. The bytes
+/// before a hole are stored before the ENOMEM, as Linux does.
+pub fn mincore(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (vec, hole) = residency::mincore(&vs(), a[0], a[1])?;
+    copyout(a[2], &vec)?;
+    if hole {
+        Err(ENOMEM)
+    } else {
+        Ok(0)
+    }
+}
+
+/// Linux's RLIMIT_MEMLOCK index.
+const RLIMIT_MEMLOCK: usize = 8;
+
+/// mlock2's limit and capability: RLIMIT_MEMLOCK's soft value, and whether the caller has
+/// CAP_IPC_LOCK (here: its effective uid is root).
+fn lock_rights(l: &Lwp) -> (u64, bool) {
+    (l.proc.rlimits.lock()[RLIMIT_MEMLOCK].0, l.proc.cred.lock().uid == 0)
+}
+
+pub fn mlock(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (limit, privileged) = lock_rights(l);
+    residency::mlock(&vs(), a[0], a[1], false, limit, privileged).map(|_| 0)
+}
+
+/// mlock2(addr, len, flags): MLOCK_ONFAULT locks pages as they fault in; other flags EINVAL.
+pub fn mlock2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    if a[2] & !residency::MLOCK_ONFAULT != 0 {
+        return Err(EINVAL);
+    }
+    let (limit, privileged) = lock_rights(l);
+    residency::mlock(&vs(), a[0], a[1], a[2] != 0, limit, privileged).map(|_| 0)
+}
+
+pub fn munlock(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    residency::munlock(&vs(), a[0], a[1]).map(|_| 0)
+}
+
+pub fn msync(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    residency::msync(&vs(), a[0], a[1], a[2]).map(|_| 0)
 }

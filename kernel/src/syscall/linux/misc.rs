@@ -6,6 +6,7 @@ use crate::proc::Lwp;
 use abi::errno::*;
 use alloc::sync::Arc;
 use alloc::vec;
+use core::sync::atomic::Ordering;
 
 type R = Result<u64, i32>;
 
@@ -57,12 +58,39 @@ pub fn sysinfo(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(0)
 }
 
-/// prctl: PR_SET_NAME and PR_GET_NAME (the 16-byte command name); other options are not
+/// prctl: PR_SET_NAME and PR_GET_NAME (the 16-byte command name), PR_SET_PDEATHSIG and
+/// PR_GET_PDEATHSIG (the signal a parent's death sends), PR_SET_CHILD_SUBREAPER and
+/// PR_GET_CHILD_SUBREAPER (orphans below come here, not to PID 1); other options are not
 /// there yet and get EINVAL, as Linux answers an option it does not know.
 pub fn prctl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
     match a[0] {
+        PR_SET_PDEATHSIG => {
+            if a[1] > crate::proc::NSIG as u64 {
+                return Err(EINVAL);
+            }
+            l.proc.pdeath_signal.store(a[1] as u32, Ordering::Relaxed);
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let sig = l.proc.pdeath_signal.load(Ordering::Relaxed) as i32;
+            copyout(a[1], &sig.to_ne_bytes())?;
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            l.proc.child_subreaper.store(a[1] != 0, Ordering::Relaxed);
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let on = l.proc.child_subreaper.load(Ordering::Relaxed) as i32;
+            copyout(a[1], &on.to_ne_bytes())?;
+            Ok(0)
+        }
         PR_SET_NAME => {
             let mut b = [0u8; 16];
             let n = match crate::arch::x86_64::copyio::copyinstr(&mut b, a[1]) {

@@ -2,6 +2,9 @@
 use crate::arch::x86_64::copyio::{copyin, copyout};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::{Lwp, RLIM_NLIMITS};
+
+/// The RLIMIT_NOFILE resource number.
+const RLIMIT_NOFILE: usize = 7;
 use abi::errno::*;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -85,28 +88,59 @@ pub fn arch_prctl(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     }
 }
 
+/// Linux's fs.nr_open default: no RLIMIT_NOFILE may go above it, even for root.
+const NR_OPEN: u64 = 1 << 20;
+
+/// Whether `me` may read and set the limits of `p` (Linux's check_prlimit_permission): its
+/// own, or a process whose real, effective and saved ids all equal the caller's real ones,
+/// or any with privilege.
+fn may_prlimit(me: &crate::proc::Proc, p: &crate::proc::Proc) -> bool {
+    if core::ptr::eq(me, p) || me.cred.lock().uid == 0 {
+        return true;
+    }
+    let mine = *me.ids.lock();
+    let theirs = *p.ids.lock();
+    let (euid, egid) = {
+        let c = p.cred.lock();
+        (c.uid, c.gid)
+    };
+    [theirs.ruid, euid, theirs.suid].iter().all(|&u| u == mine.ruid)
+        && [theirs.rgid, egid, theirs.sgid].iter().all(|&g| g == mine.rgid)
+}
+
+/// prlimit64(pid, resource, new, old): the caller's or another process's limits.
 pub fn prlimit64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let (pid, res) = (a[0] as u32, a[1] as usize);
-    if pid != 0 && pid != l.proc.pid {
-        return Err(ESRCH);
-    }
-    if res >= RLIM_NLIMITS {
-        return Err(EINVAL);
-    }
+    let (pid, res) = (a[0] as i32, a[1] as usize);
     let new = if a[2] != 0 {
         let mut b = [0u8; 16];
         copyin(&mut b, a[2])?;
         let soft = u64::from_ne_bytes(b[..8].try_into().unwrap_or([0; 8]));
         let hard = u64::from_ne_bytes(b[8..].try_into().unwrap_or([0; 8]));
-        if soft > hard {
-            return Err(EINVAL);
-        }
         Some((soft, hard))
     } else {
         None
     };
+    let p = match pid {
+        0 => l.proc.clone(),
+        p if p > 0 => crate::proc::tree::find(p as u32).ok_or(ESRCH)?,
+        _ => return Err(ESRCH),
+    };
+    if !may_prlimit(&l.proc, &p) {
+        return Err(EPERM);
+    }
+    if res >= RLIM_NLIMITS {
+        return Err(EINVAL);
+    }
+    if let Some((soft, hard)) = new {
+        if soft > hard {
+            return Err(EINVAL);
+        }
+        if res == RLIMIT_NOFILE && hard > NR_OPEN {
+            return Err(EPERM);
+        }
+    }
     let old = {
-        let mut r = l.proc.rlimits.lock();
+        let mut r = p.rlimits.lock();
         let old = r[res];
         if let Some((soft, hard)) = new {
             // Raising the hard limit needs privilege.
@@ -117,9 +151,9 @@ pub fn prlimit64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         }
         old
     };
-    if res == 7 {
+    if res == RLIMIT_NOFILE {
         if let Some((soft, _)) = new {
-            l.proc.fd.set_limit(soft.min(1 << 20) as usize);
+            p.fd.set_limit(soft.min(NR_OPEN) as usize);
         }
     }
     if a[3] != 0 {

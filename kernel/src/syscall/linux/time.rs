@@ -55,6 +55,22 @@ pub fn clock_getres(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(0)
 }
 
+/// clock_settime(clock, tp): only CLOCK_REALTIME can be set, and only with CAP_SYS_TIME
+/// (here: effective uid root), EPERM otherwise. The CPU clocks are EPERM for everyone;
+/// every other clock EINVAL before `tp` is read, as Linux checks.
+pub fn clock_settime(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let cpu_clock = super::cpuclock::decode(l, a[0])?.is_some();
+    if a[0] as u32 as u64 != CLOCK_REALTIME && !cpu_clock {
+        return Err(EINVAL);
+    }
+    let ns = read_timespec(a[1])?;
+    if cpu_clock || l.proc.cred.lock().uid != 0 {
+        return Err(EPERM);
+    }
+    crate::time::set_realtime(ns)?;
+    Ok(0)
+}
+
 pub fn gettimeofday(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     if a[0] != 0 {
         let ns = crate::time::realtime();

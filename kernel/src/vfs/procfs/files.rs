@@ -118,6 +118,8 @@ pub fn stat() -> String {
     let _ = writeln!(s, "processes {}", crate::lwkt::thread::created());
     let _ = writeln!(s, "procs_running 1");
     let _ = writeln!(s, "procs_blocked 0");
+    // Linux's ten softirq counters: nothing here runs softirqs.
+    let _ = writeln!(s, "softirq 0 0 0 0 0 0 0 0 0 0 0");
     s
 }
 

@@ -4,6 +4,7 @@
 //! descriptors are gone, so cmdline, environ and maps read empty and fd lists nothing.
 use super::pid::reader_path;
 use crate::proc::Proc;
+use crate::vfs::namecache::NcHandle;
 use crate::vm::map::{EntryFlags, MapEntry};
 use crate::vm::object::VmObject;
 use crate::vm::vmspace::VmSpace;
@@ -109,6 +110,23 @@ pub fn comm(p: &Proc) -> Vec<u8> {
     s
 }
 
+/// A write to /proc/PID/comm: the process's own command name becomes the first 15 bytes
+/// (up to a NUL), as PR_SET_NAME; another process's is EINVAL, as Linux answers.
+pub fn set_comm(p: &Proc, buf: &[u8]) -> Result<usize, i32> {
+    let me = crate::proc::curlwp().ok_or(abi::errno::EINVAL)?;
+    if me.proc.pid != p.pid {
+        return Err(abi::errno::EINVAL);
+    }
+    let n = buf.iter().take(15).position(|&b| b == 0).unwrap_or(buf.len().min(15));
+    *p.comm.lock() = buf[..n].to_vec();
+    Ok(buf.len())
+}
+
+/// /proc/PID/mounts: the mount table (as /proc/mounts shows it).
+pub fn mounts(_p: &Proc) -> Vec<u8> {
+    super::files::mounts().into_bytes()
+}
+
 /// Signals ignored and caught, as masks (bit `sig - 1`).
 fn sig_masks(p: &Proc) -> (u64, u64) {
     let acts = p.sigacts.lock();
@@ -206,8 +224,10 @@ pub fn status(p: &Proc) -> Vec<u8> {
     let _ = writeln!(s, "Pid:\t{}", p.pid);
     let _ = writeln!(s, "PPid:\t{}", p.ppid.load(Ordering::Relaxed));
     let _ = writeln!(s, "TracerPid:\t0");
-    let _ = writeln!(s, "Uid:\t{0}\t{0}\t{0}\t{0}", cred.uid);
-    let _ = writeln!(s, "Gid:\t{0}\t{0}\t{0}\t{0}", cred.gid);
+    // Real, effective, saved and filesystem ids (the filesystem id follows the effective).
+    let ids = *p.ids.lock();
+    let _ = writeln!(s, "Uid:\t{}\t{}\t{}\t{}", ids.ruid, cred.uid, ids.suid, cred.uid);
+    let _ = writeln!(s, "Gid:\t{}\t{}\t{}\t{}", ids.rgid, cred.gid, ids.sgid, cred.gid);
     let _ = write!(s, "Groups:\t");
     for g in &cred.groups {
         let _ = write!(s, "{g} ");
@@ -241,13 +261,17 @@ fn backed_by(object: &Arc<VmObject>, file: &Arc<VmObject>) -> bool {
 }
 
 /// One maps line.
-fn map_line(s: &mut String, e: &MapEntry, exe: Option<(&Arc<VmObject>, &[u8], u64)>, heap: (u64, u64)) {
+fn map_line(s: &mut String, e: &MapEntry, exe: Option<&ExeInfo>, heap: (u64, u64)) {
     let r = |b: Prot, c: char| if e.prot.contains(b) { c } else { '-' };
     let shared = if e.flags.contains(EntryFlags::SHARED) { 's' } else { 'p' };
-    let file = exe.filter(|(o, _, _)| backed_by(&e.object, o));
-    let (offset, ino) = file.map_or((0, 0), |(_, _, ino)| (e.offset * 4096, ino));
+    // The file an mmap named, else the executable when the entry maps its object.
+    let mapped = e.file.as_ref().and_then(|f| f.downcast_ref::<NcHandle>()).and_then(file_info);
+    let file = mapped.or_else(|| exe.filter(|x| backed_by(&e.object, &x.object)).cloned());
+    let (offset, dev, ino) = file.as_ref().map_or((0, 0, 0), |x| (e.offset * 4096, x.dev, x.ino));
+    // The device as Linux's MAJOR:MINOR of the st_dev stat reports.
+    let (major, minor) = ((dev >> 8) & 0xfff | (dev >> 32) & !0xfff, dev & 0xff | (dev >> 12) & !0xff);
     let mut line = alloc::format!(
-        "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 {}",
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {}",
         e.start,
         e.end,
         r(Prot::READ, 'r'),
@@ -255,10 +279,12 @@ fn map_line(s: &mut String, e: &MapEntry, exe: Option<(&Arc<VmObject>, &[u8], u6
         r(Prot::EXEC, 'x'),
         shared,
         offset,
+        major,
+        minor,
         ino
     );
-    let name: Option<&[u8]> = if let Some((_, path, _)) = file {
-        Some(path)
+    let name: Option<&[u8]> = if let Some(x) = &file {
+        Some(&x.path)
     } else if e.flags.contains(EntryFlags::GROWS_DOWN) {
         Some(b"[stack]")
     } else if heap.0 != 0 && e.start >= heap.0 && e.start < heap.1.max(heap.0 + 1) {
@@ -282,21 +308,32 @@ fn map_line(s: &mut String, e: &MapEntry, exe: Option<(&Arc<VmObject>, &[u8], u6
 
 /// /proc/PID/maps: one line per map entry. The executable's own mappings carry its path
 /// and inode; anonymous memory shows `[heap]` (the brk range) and `[stack]`; other file
-/// mappings do not know their file yet and show no name.
+/// mappings show the file they were made from.
 pub fn maps(p: &Proc) -> Vec<u8> {
     let Some(vs) = vm(p) else { return Vec::new() };
     let exe = p.exe.lock().clone();
-    let exe_info = exe.as_ref().and_then(|h| {
-        let v = h.vnode()?;
-        let o = v.node.vm_object()?;
-        Some((o, reader_path(h), v.getattr().ino))
-    });
+    let exe_info = exe.as_ref().and_then(file_info);
     let (entries, heap) = vs.entries();
     let mut s = String::new();
     for e in &entries {
-        map_line(&mut s, e, exe_info.as_ref().map(|(o, path, ino)| (o, path.as_slice(), *ino)), heap);
+        map_line(&mut s, e, exe_info.as_ref(), heap);
     }
     s.into_bytes()
+}
+
+/// A mapped file as a maps line names it.
+#[derive(Clone)]
+struct ExeInfo {
+    object: Arc<VmObject>,
+    path: Vec<u8>,
+    dev: u64,
+    ino: u64,
+}
+
+fn file_info(h: &NcHandle) -> Option<ExeInfo> {
+    let v = h.vnode()?;
+    let object = v.node.vm_object()?;
+    Some(ExeInfo { object, path: reader_path(h), dev: h.mount.id, ino: v.getattr().ino })
 }
 
 /// /proc/PID/exe: the executable's path.

@@ -15,7 +15,7 @@ mod tests;
 
 use super::mount::Mount;
 use super::vnode::{Attr, DirEntry, FsNode, NewNode, SetAttr, Timespec, VType, Vnode};
-use abi::errno::{EACCES, EISDIR, ENOENT, EPERM};
+use abi::errno::{EIO, EISDIR, ENOENT, EPERM};
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -28,13 +28,12 @@ const ROOT_INO: u64 = 1;
 type Generator = fn() -> String;
 
 /// The files of /proc, in listing order.
-const FILES: [(&str, Generator); 9] = [
+const FILES: [(&str, Generator); 8] = [
     ("cpuinfo", cpuinfo::generate),
     ("filesystems", files::filesystems),
     ("kcounters", kcounters::generate),
     ("loadavg", files::loadavg),
     ("meminfo", files::meminfo),
-    ("mounts", files::mounts),
     ("stat", files::stat),
     ("uptime", files::uptime),
     ("version", files::version),
@@ -44,10 +43,11 @@ const FILES: [(&str, Generator); 9] = [
 /// continues at the right pid while processes come and go.
 const PID_COOKIE: u64 = 1 << 32;
 
-/// The root directory: a fixed table of files, /proc/self and the process directories.
+/// The root directory: a fixed table of files, the links (/proc/mounts, /proc/self) and the
+/// process directories.
 struct ProcRoot {
     files: Vec<(&'static str, Arc<Vnode>)>,
-    self_link: Arc<Vnode>,
+    links: Vec<(&'static str, Arc<Vnode>)>,
     mount: Weak<Mount>,
     created: Timespec,
 }
@@ -71,9 +71,16 @@ pub fn mount(source: impl Into<Vec<u8>>) -> Arc<Mount> {
                 (name, Vnode::new(node, weak.clone()))
             })
             .collect();
-        let self_ino = ROOT_INO + 1 + FILES.len() as u64;
-        let self_link = Vnode::new(Arc::new(pid::SelfLink { ino: self_ino, created }), weak.clone());
-        Vnode::new(Arc::new(ProcRoot { files, self_link, mount: weak.clone(), created }), weak.clone())
+        let first_link = ROOT_INO + 1 + FILES.len() as u64;
+        let links = [("mounts", pid::mounts_target as fn() -> _), ("self", pid::self_target)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, target))| {
+                let node = Arc::new(pid::RootLink { ino: first_link + i as u64, created, target });
+                (name, Vnode::new(node, weak.clone()))
+            })
+            .collect();
+        Vnode::new(Arc::new(ProcRoot { files, links, mount: weak.clone(), created }), weak.clone())
     });
     m.set_uncached();
     m
@@ -129,7 +136,7 @@ impl FsNode for ProcRoot {
             .into_iter()
             .map(|(n, ino)| (n, ino, VType::Dir))
             .chain(self.files.iter().map(|(n, v)| (n.as_bytes(), v.getattr().ino, VType::Reg)))
-            .chain(core::iter::once((&b"self"[..], self.self_link.getattr().ino, VType::Lnk)));
+            .chain(self.links.iter().map(|(n, v)| (n.as_bytes(), v.getattr().ino, VType::Lnk)));
         for (i, (name, ino, vtype)) in entries.enumerate().skip(cookie as usize) {
             if !f(DirEntry { ino, vtype, name: name.to_vec(), next: i as u64 + 1 }) {
                 return Ok(());
@@ -149,8 +156,8 @@ impl FsNode for ProcRoot {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<Vnode>, i32> {
-        if name == b"self" {
-            return Ok(self.self_link.clone());
+        if let Some((_, v)) = self.links.iter().find(|(n, _)| n.as_bytes() == name) {
+            return Ok(v.clone());
         }
         if let Some(pid) = pid::parse_pid(name) {
             return pid::pid_dir(pid, &self.mount);
@@ -158,7 +165,8 @@ impl FsNode for ProcRoot {
         self.files.iter().find(|(n, _)| n.as_bytes() == name).map(|(_, v)| v.clone()).ok_or(ENOENT)
     }
 
-    // Linux answers ENOENT for a name procfs does not serve, and EACCES for the rest.
+    // Linux answers ENOENT for a name procfs does not serve, and EPERM where the directory
+    // has no method (unlink, rmdir, rename, link).
     fn create(&self, _name: &[u8], _new: NewNode) -> Result<Arc<Vnode>, i32> {
         Err(ENOENT)
     }
@@ -172,15 +180,15 @@ impl FsNode for ProcRoot {
     }
 
     fn remove(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(EACCES)
+        Err(EPERM)
     }
 
     fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(EACCES)
+        Err(EPERM)
     }
 
     fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
-        Err(EACCES)
+        Err(EPERM)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -206,8 +214,10 @@ impl FsNode for ProcFile {
         Ok(pid::read_at(text.as_bytes(), off, buf))
     }
 
+    /// No file here takes writes: EIO, Linux's answer for a proc entry without a write
+    /// method (opening one for writing already needs root).
     fn write(&self, _off: u64, _buf: &[u8]) -> Result<usize, i32> {
-        Err(EACCES)
+        Err(EIO)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -7,7 +7,7 @@ use crate::proc::{tree, Proc};
 use crate::vfs::mount::Mount;
 use crate::vfs::namecache::NcHandle;
 use crate::vfs::vnode::{Attr, DirEntry, FsNode, NewNode, SetAttr, Timespec, VType, Vnode};
-use abi::errno::{EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM};
+use abi::errno::{EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM, ESRCH};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -33,14 +33,15 @@ enum Kind {
 }
 
 /// The entries of /proc/PID, in listing order.
-const ENTRIES: [(&str, Kind); 10] = [
+const ENTRIES: [(&str, Kind); 11] = [
     ("cmdline", Kind::File(gen::cmdline, 0o444)),
-    ("comm", Kind::File(gen::comm, 0o444)),
+    ("comm", Kind::File(gen::comm, 0o644)),
     ("cwd", Kind::Link(gen::cwd)),
     ("environ", Kind::File(gen::environ, 0o400)),
     ("exe", Kind::Link(gen::exe)),
     ("fd", Kind::FdDir),
     ("maps", Kind::File(gen::maps, 0o444)),
+    ("mounts", Kind::File(gen::mounts, 0o444)),
     ("root", Kind::Link(gen::root)),
     ("stat", Kind::File(gen::stat, 0o444)),
     ("status", Kind::File(gen::status, 0o444)),
@@ -207,16 +208,22 @@ impl FsNode for PidNode {
 
     fn read(&self, off: u64, buf: &mut [u8]) -> Result<usize, i32> {
         match self.kind {
-            Kind::File(generate, _) => Ok(read_at(&generate(&*self.proc()?), off, buf)),
+            // A file opened before its process went away reads ESRCH, as Linux's.
+            Kind::File(generate, _) => Ok(read_at(&generate(&*self.proc().map_err(|_| ESRCH)?), off, buf)),
             Kind::Dir | Kind::FdDir => Err(EISDIR),
             Kind::Link(_) | Kind::Fd(_) => Err(EINVAL),
         }
     }
 
-    fn write(&self, _off: u64, _buf: &[u8]) -> Result<usize, i32> {
+    /// Only comm takes writes; the other files are EINVAL (Linux's answer for a file
+    /// without a write method; opening them for writing already needs the owner's rights).
+    fn write(&self, _off: u64, buf: &[u8]) -> Result<usize, i32> {
         match self.kind {
             Kind::Dir | Kind::FdDir => Err(EISDIR),
-            _ => Err(EACCES),
+            Kind::File(g, _) if core::ptr::fn_addr_eq(g, gen::comm as PidGenerator) => {
+                gen::set_comm(&*self.proc().map_err(|_| ESRCH)?, buf)
+            }
+            _ => Err(EINVAL),
         }
     }
 
@@ -296,16 +303,17 @@ impl FsNode for PidNode {
         Err(EPERM)
     }
 
+    // No unlink, rmdir or rename methods: Linux's VFS answers EPERM.
     fn remove(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(EACCES)
+        Err(EPERM)
     }
 
     fn rmdir(&self, _name: &[u8]) -> Result<(), i32> {
-        Err(EACCES)
+        Err(EPERM)
     }
 
     fn rename(&self, _from: &[u8], _todir: &Vnode, _to: &[u8]) -> Result<(), i32> {
-        Err(EACCES)
+        Err(EPERM)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -313,15 +321,23 @@ impl FsNode for PidNode {
     }
 }
 
-/// /proc/self: a symlink whose target is the reader's pid.
-pub struct SelfLink {
+/// A symlink of the /proc root whose target is made at each readlink: /proc/self (the
+/// reader's pid) and /proc/mounts (`self/mounts`).
+pub struct RootLink {
     /// Its inode number.
     pub ino: u64,
     /// Mount time.
     pub created: Timespec,
+    /// The target.
+    pub target: fn() -> Result<Vec<u8>, i32>,
 }
 
-impl FsNode for SelfLink {
+/// The target of /proc/mounts, as Linux's.
+pub fn mounts_target() -> Result<Vec<u8>, i32> {
+    Ok(b"self/mounts".to_vec())
+}
+
+impl FsNode for RootLink {
     fn vtype(&self) -> VType {
         VType::Lnk
     }
@@ -356,7 +372,7 @@ impl FsNode for SelfLink {
     }
 
     fn readlink(&self) -> Result<Vec<u8>, i32> {
-        self_target()
+        (self.target)()
     }
 
     fn as_any(&self) -> &dyn Any {

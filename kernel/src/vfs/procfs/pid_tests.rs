@@ -116,7 +116,7 @@ ktest! {
 ktest! {
     /// A process's files: stat's 52 fields with pid, comm (parentheses and spaces kept),
     /// state, ppid, group and session; status; comm; cmdline and environ read from its
-    /// memory; maps; the fd directory; the cwd and root links. Writes are EACCES. As a
+    /// memory; maps; the fd directory; the cwd and root links. Writes are EINVAL. As a
     /// zombie: state Z, exit code in stat, memory files empty.
     fn procfs_pid_files() {
         let c = ctx()?;
@@ -173,7 +173,7 @@ ktest! {
         kassert_eq!(readlink_at(&c, None, format!("/proc/{pid}/root").as_bytes()).ok(), Some(b"/".to_vec()));
         kassert_eq!(readlink_at(&c, None, format!("/proc/{pid}/exe").as_bytes()).err(), Some(ENOENT));
         let v = e(nlookup(&c, None, format!("/proc/{pid}/stat").as_bytes(), true), "stat")?.vnode().ok_or("negative")?;
-        kassert_eq!(v.node.write(0, b"x"), Err(EACCES));
+        kassert_eq!(v.node.write(0, b"x"), Err(EINVAL));
         kassert_eq!(nlookup(&c, None, format!("/proc/{pid}/nothere").as_bytes(), true).err(), Some(ENOENT));
 
         // A zombie: stat, status and comm stay; memory and descriptors read empty.

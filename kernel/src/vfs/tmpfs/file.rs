@@ -1,26 +1,48 @@
-//! A tmpfs regular file's data: its own anonymous VM object from the start, as in
-//! DragonFly's tmpfs, so read/write, mmap of the file and (later) exec's page-in all see the
-//! same pages. Pages exist only where written (sparse); reads of holes give zeros.
-//! Allocation failure is ENOSPC, never a panic.
+//! A tmpfs regular file's data: its own VM object from the start, as in DragonFly's tmpfs,
+//! so read/write, mmap of the file and exec's page-in all see the same pages. Pages exist
+//! only where written (sparse); reads of holes give zeros. The object's pager knows the
+//! file's size, so a mapping's access past the last page of the file is SIGBUS, and a hole
+//! faults in as a zero page. Allocation failure is ENOSPC, never a panic.
 use crate::arch::x86_64::pmap::frame::Frame;
-use crate::vm::object::VmObject;
+use crate::vm::object::{PagerOps, VmObject};
 use crate::vm::FaultError;
 use abi::errno::{EFBIG, ENOSPC};
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 const PAGE: usize = 4096;
 /// Largest file size accepted (Linux's MAX_LFS_FILESIZE on 64-bit).
 pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
+/// The pager of a tmpfs file's object: every page the file has lives in the object, so a
+/// missing one inside the file is a hole (the zeroed frame as it is); the size is the file's.
+struct HolePager {
+    size: Arc<AtomicU64>,
+}
+
+impl PagerOps for HolePager {
+    fn fill(&self, _pindex: u64, _frame: &Frame) -> Result<(), i32> {
+        Ok(())
+    }
+
+    fn size_pages(&self) -> u64 {
+        self.size.load(Ordering::Relaxed).div_ceil(PAGE as u64)
+    }
+}
+
 /// A file's bytes.
 pub struct FileData {
     size: u64,
+    /// `size` as the pager reads it (updated with it).
+    shared_size: Arc<AtomicU64>,
     object: Arc<VmObject>,
 }
 
 impl Default for FileData {
     fn default() -> Self {
-        FileData { size: 0, object: VmObject::anonymous() }
+        let shared_size = Arc::new(AtomicU64::new(0));
+        let object = VmObject::file(Arc::new(HolePager { size: shared_size.clone() }));
+        FileData { size: 0, shared_size, object }
     }
 }
 
@@ -69,7 +91,8 @@ impl FileData {
             let pos = off + done as u64;
             let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
             let chunk = (PAGE - in_page).min(buf.len() - done);
-            let made = self.object.fill(idx, || Frame::zeroed().ok_or(FaultError::OutOfMemory));
+            // Straight into the object: the page may lie past the current end.
+            let made = self.object.get_or_insert(idx, || Frame::zeroed().ok_or(FaultError::OutOfMemory));
             if made.is_err() {
                 if done > 0 {
                     break;
@@ -79,7 +102,7 @@ impl FileData {
             self.object.with_page(idx, |f| f.write(in_page, &buf[done..done + chunk]));
             done += chunk;
         }
-        self.size = self.size.max(if done == buf.len() { end } else { off + done as u64 });
+        self.set_size(self.size.max(if done == buf.len() { end } else { off + done as u64 }));
         Ok(done)
     }
 
@@ -108,7 +131,12 @@ impl FileData {
                 self.object.with_page(size / PAGE as u64, |f| f.write(tail, &zeros[tail..]));
             }
         }
-        self.size = size;
+        self.set_size(size);
         Ok(())
+    }
+
+    fn set_size(&mut self, size: u64) {
+        self.size = size;
+        self.shared_size.store(size, Ordering::Relaxed);
     }
 }

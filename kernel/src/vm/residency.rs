@@ -1,0 +1,184 @@
+//! Page residency calls with Linux semantics: mincore (which pages are in memory), mlock and
+//! munlock (keep pages in memory), msync (write mappings back to their files).
+//!
+//! There is no swap and no disk-backed page cache: a page, once in an object, stays until
+//! its mapping or file lets it go, and a file's object holds the file's data itself (tmpfs).
+//! So mlock's work is faulting the range in and marking the entries LOCKED (which mincore,
+//! msync's EBUSY and the RLIMIT_MEMLOCK accounting see), and msync has nothing to write:
+//! it checks its arguments and the range as Linux does.
+use super::fault::{fault, Access};
+use super::map::EntryFlags;
+use super::vmspace::VmSpace;
+use super::{page_ceil, page_floor, Prot, PAGE, USER_MAX};
+use abi::errno::{EBUSY, EINVAL, ENOMEM};
+use alloc::vec::Vec;
+
+/// msync flags.
+pub const MS_ASYNC: u64 = 1;
+/// msync: drop cached copies (nothing here caches apart from the file's own pages).
+pub const MS_INVALIDATE: u64 = 2;
+/// msync: write back before returning.
+pub const MS_SYNC: u64 = 4;
+/// mlock2's only flag: lock pages as they fault in instead of now.
+pub const MLOCK_ONFAULT: u64 = 1;
+
+/// mincore: one byte per page of `[addr, addr+len)`, bit 0 set when the page is in memory
+/// (in the entry's object or down its copy-on-write chain, as Linux reports a page in its
+/// page tables or its file's cache). EINVAL for an unaligned address, ENOMEM beyond the
+/// user range. A hole ends the answer early: the caller stores what came before it and
+/// fails with ENOMEM, as Linux does (`Err` when the hole is at the start).
+pub fn mincore(vs: &VmSpace, addr: u64, len: u64) -> Result<(Vec<u8>, bool), i32> {
+    if !addr.is_multiple_of(PAGE) {
+        return Err(EINVAL);
+    }
+    let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|e| *e <= USER_MAX).ok_or(ENOMEM)?;
+    let map = vs.map.shared();
+    let mut vec = Vec::new();
+    let mut va = addr;
+    while va < end {
+        let Some(e) = map.lookup(va) else { break };
+        let top = e.object.clone();
+        let stop = e.end.min(end);
+        while va < stop {
+            vec.push(u8::from(top.find(e.pindex(va)).is_some()));
+            va += PAGE;
+        }
+    }
+    if vec.is_empty() && addr < end {
+        return Err(ENOMEM);
+    }
+    Ok((vec, va < end))
+}
+
+/// The pages of `[start, end)` (page aligned) that LOCKED entries do not cover yet, and the
+/// pages all LOCKED entries hold: what mlock of the range adds to the locked total.
+fn locked_pages(vs: &VmSpace, start: u64, end: u64) -> (u64, u64) {
+    let map = vs.map.shared();
+    let mut total = 0;
+    let mut inside = 0;
+    for e in map.iter().filter(|e| e.flags.contains(EntryFlags::LOCKED)) {
+        total += e.pages();
+        let (s, t) = (e.start.max(start), e.end.min(end));
+        if s < t {
+            inside += (t - s) / PAGE;
+        }
+    }
+    ((end - start) / PAGE - inside, total)
+}
+
+/// The range mlock and munlock act on: the address rounded down, the length rounded up
+/// over it (both calls accept unaligned addresses). EINVAL when it wraps or leaves the
+/// user range (Linux's check of the end), ENOMEM when part of it is not mapped.
+fn lock_range(vs: &VmSpace, addr: u64, len: u64) -> Result<(u64, u64), i32> {
+    let start = page_floor(addr);
+    let end = addr.checked_add(len).and_then(page_ceil).ok_or(EINVAL)?;
+    if end > USER_MAX {
+        return Err(ENOMEM);
+    }
+    if start < end && !vs.map.shared().is_covered(start, end) {
+        return Err(ENOMEM);
+    }
+    Ok((start, end))
+}
+
+/// mlock / mlock2: marks the entries of the range LOCKED and (unless `onfault`) faults every
+/// page in. `limit` is RLIMIT_MEMLOCK in bytes and `privileged` CAP_IPC_LOCK: without the
+/// capability a zero limit is EPERM and going over it ENOMEM. ENOMEM when part of the range
+/// is unmapped (nothing changes then).
+pub fn mlock(
+    vs: &VmSpace,
+    addr: u64,
+    len: u64,
+    onfault: bool,
+    limit: u64,
+    privileged: bool,
+) -> Result<(), i32> {
+    if limit == 0 && !privileged {
+        return Err(abi::errno::EPERM);
+    }
+    let (start, end) = lock_range(vs, addr, len)?;
+    if start == end {
+        return Ok(());
+    }
+    let (adding, held) = locked_pages(vs, start, end);
+    if !privileged && adding.saturating_add(held) > limit / PAGE {
+        return Err(ENOMEM);
+    }
+    set_locked(vs, start, end, true);
+    if !onfault {
+        populate(vs, start, end);
+    }
+    Ok(())
+}
+
+/// munlock: clears LOCKED on the range; ENOMEM when part of it is unmapped.
+pub fn munlock(vs: &VmSpace, addr: u64, len: u64) -> Result<(), i32> {
+    let (start, end) = lock_range(vs, addr, len)?;
+    if start < end {
+        set_locked(vs, start, end, false);
+    }
+    Ok(())
+}
+
+fn set_locked(vs: &VmSpace, start: u64, end: u64, on: bool) {
+    let mut map = vs.map.exclusive();
+    map.clip(start, end);
+    for s in map.starts_in(start, end) {
+        if let Some(e) = map.at_mut(s) {
+            e.flags.set(EntryFlags::LOCKED, on);
+        }
+    }
+}
+
+/// Faults in every accessible page of `[start, end)`, for writing where the entry allows
+/// it (breaking copy-on-write now, as Linux's mlock populates writable private mappings).
+/// Pages an entry forbids (PROT_NONE) or a file does not have (past its end) are skipped.
+fn populate(vs: &VmSpace, start: u64, end: u64) {
+    let mut va = start;
+    while va < end {
+        let prot = vs.map.shared().lookup(va).map(|e| e.prot);
+        match prot {
+            Some(p) if p.contains(Prot::WRITE) => drop(fault(vs, va, Access::Write, false)),
+            Some(p) if !p.is_empty() => drop(fault(vs, va, Access::Read, false)),
+            _ => {}
+        }
+        va += PAGE;
+    }
+}
+
+/// msync: EINVAL for an unknown flag, an unaligned address or both MS_ASYNC and MS_SYNC;
+/// EBUSY for MS_INVALIDATE on a locked entry; ENOMEM when part of the range is unmapped (or
+/// the range wraps). Shared file mappings write into the file's own pages, so there is
+/// nothing left to write back.
+pub fn msync(vs: &VmSpace, addr: u64, len: u64, flags: u64) -> Result<(), i32> {
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || !addr.is_multiple_of(PAGE)
+        || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
+    {
+        return Err(EINVAL);
+    }
+    let end = page_ceil(len).and_then(|l| addr.checked_add(l)).ok_or(ENOMEM)?;
+    if end == addr {
+        return Ok(());
+    }
+    let map = vs.map.shared();
+    let mut va = addr;
+    let mut hole = false;
+    while va < end {
+        let Some(e) = map.lookup(va).or_else(|| map.next_after(va).filter(|n| n.start < end)) else {
+            return Err(ENOMEM);
+        };
+        if e.start > va {
+            hole = true;
+        }
+        if flags & MS_INVALIDATE != 0 && e.flags.contains(EntryFlags::LOCKED) {
+            return Err(EBUSY);
+        }
+        va = e.end;
+    }
+    if hole {
+        Err(ENOMEM)
+    } else {
+        Ok(())
+    }
+}
