@@ -131,6 +131,18 @@ pub struct Flock {
     pub l_pid: i32,
 }
 
+/// ioctl: set close-on-exec on the descriptor.
+pub const FIOCLEX: u32 = 0x5451;
+/// ioctl: clear close-on-exec on the descriptor.
+pub const FIONCLEX: u32 = 0x5450;
+/// ioctl: set (nonzero int at arg) or clear O_NONBLOCK on the description.
+pub const FIONBIO: u32 = 0x5421;
+
+/// close_range: give the caller a private descriptor table first.
+pub const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+/// close_range: mark close-on-exec instead of closing.
+pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;

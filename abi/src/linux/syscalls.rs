@@ -354,7 +354,7 @@ crate::syscall_list! {
     433 fspick(Fd, Str, Flags) Missing;
     434 pidfd_open(Pid, Flags) Missing;
     435 clone3(Ptr, Size) Partial;
-    436 close_range(UInt, UInt, Flags) Missing;
+    436 close_range(UInt, UInt, Flags) Implemented;
     437 openat2(Fd, Str, Ptr, Size) Missing;
     438 pidfd_getfd(Fd, Fd, Flags) Missing;
     439 faccessat2(Fd, Str, Mode, Flags) Missing;

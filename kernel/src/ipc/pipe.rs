@@ -9,6 +9,7 @@
 //! vnode keeps one pipe while any opener has it open (see [`Pipe::fifo_open`]).
 use crate::event::KnList;
 use crate::lwkt::sleep::{ident_of, tsleep, tsleep_interlock, wakeup, PCATCH, PINTERLOCKED};
+use crate::sync::lockmgr::LockMgr;
 use crate::sync::spinlock::SpinLock;
 use abi::errno::{EAGAIN, EBUSY, EINTR, EINVAL, ENFILE, ENOMEM, ENXIO, EPERM, EPIPE};
 use abi::fcntl::PIPE_BUF;
@@ -52,6 +53,8 @@ struct State {
 /// A pipe: the buffer, its counts of open ends, and its knotes.
 pub struct Pipe {
     st: SpinLock<State>,
+    /// Held by a reader from taking bytes to consuming them (see [`Pipe::read_with`]).
+    reader: LockMgr<()>,
     knotes: KnList,
 }
 
@@ -73,6 +76,7 @@ impl Pipe {
                 want_r: false,
                 want_w: false,
             }),
+            reader: LockMgr::new("piperd", ()),
             knotes: KnList::new(),
         }))
     }
@@ -193,18 +197,42 @@ impl Pipe {
     /// Reads what is buffered (at most `buf.len()`); 0 at end of file. Blocks while the pipe
     /// is empty and a writer remains, unless `nonblock` (EAGAIN).
     pub fn read(&self, buf: &mut [u8], nonblock: bool) -> Result<usize, i32> {
-        if buf.is_empty() {
+        self.read_with(buf.len(), nonblock, |data| {
+            buf[..data.len()].copy_from_slice(data);
+            Ok(())
+        })
+    }
+
+    /// Like [`Pipe::read`], handing the (at most `max`) bytes to `deliver`, which may fail
+    /// (a copyout to a bad user buffer): then nothing is consumed and its error returned, as
+    /// Linux's pipe_read leaves a buffer it could not copy out. Readers take turns
+    /// (`reader`, Linux's pipe mutex) so the bytes delivered are the ones consumed.
+    pub fn read_with(
+        &self,
+        max: usize,
+        nonblock: bool,
+        deliver: impl FnOnce(&[u8]) -> Result<(), i32>,
+    ) -> Result<usize, i32> {
+        if max == 0 {
             return Ok(0);
         }
         loop {
-            let mut s = self.st.lock();
+            let turn = self.reader.exclusive();
+            let s = self.st.lock();
             if s.len > 0 {
-                let n = buf.len().min(s.len);
+                let n = max.min(s.len);
+                let mut out = Vec::new();
+                out.try_reserve_exact(n).map_err(|_| ENOMEM)?;
+                let (cap, rpos) = (s.buf.len(), s.rpos);
+                let first = n.min(cap - rpos);
+                out.extend_from_slice(&s.buf[rpos..rpos + first]);
+                out.extend_from_slice(&s.buf[..n - first]);
+                drop(s);
+                // Writers only append and set_size keeps the order: the first n bytes
+                // stay these until this reader consumes them.
+                deliver(&out)?;
+                let mut s = self.st.lock();
                 let cap = s.buf.len();
-                let first = n.min(cap - s.rpos);
-                let rpos = s.rpos;
-                buf[..first].copy_from_slice(&s.buf[rpos..rpos + first]);
-                buf[first..n].copy_from_slice(&s.buf[..n - first]);
                 s.rpos = (s.rpos + n) % cap;
                 s.len -= n;
                 if s.len == 0 {
@@ -213,6 +241,7 @@ impl Pipe {
                 }
                 let wake = core::mem::replace(&mut s.want_w, false);
                 drop(s);
+                drop(turn);
                 if wake {
                     wakeup(self.wident());
                 }
@@ -225,9 +254,12 @@ impl Pipe {
             if nonblock {
                 return Err(EAGAIN);
             }
+            let mut s = s;
             s.want_r = true;
             tsleep_interlock(self.rident());
             drop(s);
+            // Releasing the turn only wakes other readers; it never sleeps.
+            drop(turn);
             READER_SLEEPS.fetch_add(1, Ordering::Relaxed);
             if tsleep(self.rident(), PINTERLOCKED | PCATCH, "piperd", 0) == Err(EINTR) {
                 return Err(EINTR);
@@ -288,6 +320,11 @@ impl Pipe {
                 return if done > 0 { Ok(done) } else { Err(EINTR) };
             }
         }
+    }
+
+    /// Unread bytes (FIONREAD).
+    pub fn queued(&self) -> usize {
+        self.st.lock().len
     }
 
     /// The buffer's size (F_GETPIPE_SZ).

@@ -105,7 +105,8 @@ impl File {
         });
     }
 
-    fn nonblock(&self) -> bool {
+    /// O_NONBLOCK is set on the description.
+    pub fn nonblock(&self) -> bool {
         self.flags() & O_NONBLOCK != 0
     }
 
@@ -355,7 +356,16 @@ impl File {
         match &self.backing {
             Backing::Device(d) => d.ioctl(cmd, arg),
             Backing::Vnode => self.vnode()?.node.ioctl(cmd, arg),
-            Backing::Pipe { .. } | Backing::Anon(_) => Err(abi::errno::ENOTTY),
+            Backing::Pipe { pipe, .. } => match cmd {
+                // Linux's pipe_ioctl: the bytes queued, as an int, from either end.
+                abi::termios::FIONREAD => {
+                    let n = i32::try_from(pipe.queued()).unwrap_or(i32::MAX);
+                    crate::arch::x86_64::copyio::copyout(arg, &n.to_ne_bytes())?;
+                    Ok(0)
+                }
+                _ => Err(abi::errno::ENOTTY),
+            },
+            Backing::Anon(_) => Err(abi::errno::ENOTTY),
         }
     }
 

@@ -341,6 +341,35 @@ ktest! {
 }
 
 ktest! {
+    /// A limit lowered below a grown table: the free slots above it are not handed out
+    /// (EMFILE), the open descriptors there stay. close_range closes or marks a range.
+    fn fd_limit_lowered_and_close_range() {
+        let s = Scratch::new()?;
+        let fdt = FileDesc::new(9);
+        let a = e(fdt.open_at(&s.ctx, AT_FDCWD, b"f", O_CREAT | O_RDWR, 0o644), "open")?;
+        kassert_eq!(fdt.dup2(a, 9), Ok(9));
+        kassert_eq!(fdt.dup2(a, 12), Ok(12));
+        e(fdt.close(9), "close 9")?;
+        fdt.set_limit(4);
+        for want in 1..4 {
+            kassert_eq!(fdt.dup(a), Ok(want));
+        }
+        kassert_eq!(fdt.dup(a), Err(EMFILE));
+        kassert!(fdt.get(12).is_ok(), "a descriptor above the new limit went away");
+        fdt.set_limit(64);
+        fdt.close_range(1, 2, true);
+        kassert_eq!(fdt.fcntl(1, F_GETFD, 0), Ok(FD_CLOEXEC as i64));
+        kassert_eq!(fdt.fcntl(3, F_GETFD, 0), Ok(0));
+        fdt.close_range(2, u32::MAX, false);
+        kassert_eq!(fdt.open_fds(), [0, 1]);
+        fdt.close_range(50, 60, false);
+        kassert_eq!(fdt.count(), 2);
+        fdt.close_all();
+        s.done()
+    }
+}
+
+ktest! {
     /// O_APPEND writers on every CPU, each through its own open file description: every
     /// record lands whole and contiguous, none is lost, and each writer's records keep their
     /// order.

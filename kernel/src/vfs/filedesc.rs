@@ -30,16 +30,20 @@ struct Table {
 
 impl Table {
     /// The lowest free descriptor >= `min`, growing the table if needed.
+    /// EMFILE when that descriptor is at or above the limit, even if the table already has a
+    /// free slot there (a table that grew before the limit was lowered).
     fn alloc(&mut self, min: usize) -> Result<usize, i32> {
-        if let Some(i) = self.slots.iter().skip(min).position(Option::is_none) {
-            return Ok(min + i);
-        }
-        let fd = self.slots.len().max(min);
+        let fd = match self.slots.iter().skip(min).position(Option::is_none) {
+            Some(i) => min + i,
+            None => self.slots.len().max(min),
+        };
         if fd >= self.limit {
             return Err(EMFILE);
         }
-        self.slots.try_reserve(fd + 1 - self.slots.len()).map_err(|_| ENOMEM)?;
-        self.slots.resize(fd + 1, None);
+        if fd >= self.slots.len() {
+            self.slots.try_reserve(fd + 1 - self.slots.len()).map_err(|_| ENOMEM)?;
+            self.slots.resize(fd + 1, None);
+        }
         Ok(fd)
     }
 
@@ -153,6 +157,28 @@ impl FileDesc {
         self.closing(&slot.file);
         drop(slot);
         Ok(())
+    }
+
+    /// close_range(2) without CLOSE_RANGE_UNSHARE's copy: closes every open descriptor in
+    /// `first..=last`, or with `cloexec` marks them close-on-exec instead.
+    pub fn close_range(&self, first: u32, last: u32, cloexec: bool) {
+        let gone: Vec<Slot> = {
+            let mut t = self.t.lock();
+            let first = first as usize;
+            let end = (last as usize).saturating_add(1).min(t.slots.len());
+            if first >= end {
+                return;
+            }
+            let range = &mut t.slots[first..end];
+            if cloexec {
+                range.iter_mut().flatten().for_each(|s| s.cloexec = true);
+                return;
+            }
+            range.iter_mut().filter_map(Option::take).collect()
+        };
+        for s in &gone {
+            self.closing(&s.file);
+        }
     }
 
     /// dup(2): the lowest free descriptor, close-on-exec clear.

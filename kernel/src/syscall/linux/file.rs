@@ -33,6 +33,10 @@ fn fd_arg(v: u64) -> i32 {
 pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
     let (addr, len) = (a[1], a[2] as usize);
+    if let (Some(pipe), true) = (f.pipe(), f.readable()) {
+        // Copied out before it is consumed: a bad buffer leaves the data queued.
+        return pipe.read_with(len, f.nonblock(), |data| copyout(addr, data)).map(|n| n as u64);
+    }
     let mut done = 0usize;
     let mut buf = vec![0u8; len.min(CHUNK)];
     while done < len {
@@ -170,9 +174,43 @@ pub fn close(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     l.proc.fd.close(fd_arg(a[0])).map(|_| 0)
 }
 
+/// ioctl(fd, cmd, arg): the commands every descriptor answers (Linux's do_vfs_ioctl:
+/// FIOCLEX, FIONCLEX, FIONBIO) here, the rest by the file (ENOTTY when it has none).
 pub fn ioctl(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let f = l.proc.fd.get(fd_arg(a[0]))?;
-    f.ioctl(a[1] as u32, a[2]).map(|v| v as u64)
+    let (fd, cmd) = (fd_arg(a[0]), a[1] as u32);
+    let f = l.proc.fd.get(fd)?;
+    if f.flags() & O_PATH != 0 {
+        return Err(EBADF);
+    }
+    match cmd {
+        FIOCLEX => l.proc.fd.fcntl(fd, F_SETFD, FD_CLOEXEC as u64).map(|_| 0),
+        FIONCLEX => l.proc.fd.fcntl(fd, F_SETFD, 0).map(|_| 0),
+        FIONBIO => {
+            let mut on = [0u8; 4];
+            copyin(&mut on, a[2])?;
+            let flags = f.flags();
+            f.set_flags(if on != [0; 4] { flags | O_NONBLOCK } else { flags & !O_NONBLOCK });
+            Ok(0)
+        }
+        _ => f.ioctl(cmd, a[2]).map(|v| v as u64),
+    }
+}
+
+/// close_range(first, last, flags): closes the open descriptors in `first..=last`, or with
+/// CLOSE_RANGE_CLOEXEC marks them close-on-exec. CLOSE_RANGE_UNSHARE asks for a private
+/// table first; a single-threaded process's table is private already (Linux's no-op case),
+/// while unsharing one thread's view of its process's table is not done here (ENOSYS).
+pub fn close_range(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2] as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(EINVAL);
+    }
+    if flags & CLOSE_RANGE_UNSHARE != 0 && l.proc.lwps.lock().len() > 1 {
+        log::warn!("linux: close_range CLOSE_RANGE_UNSHARE in a threaded process not implemented");
+        return Err(ENOSYS);
+    }
+    l.proc.fd.close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
 }
 
 pub fn dup(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {

@@ -74,10 +74,23 @@ pub(super) fn with_mask<T>(
     r
 }
 
-/// ppoll(fds, nfds, timeout timespec or NULL, sigmask, sigsetsize).
+/// Writes back the time left of a `timeout` started at `start` as a timespec at `addr`
+/// (ppoll, pselect6). As in Linux's poll_select_finish, a timeout that cannot be written
+/// back (read-only memory) leaves the call's result alone.
+fn write_time_left(addr: u64, timeout: Option<u64>, start: u64) {
+    if let Some(t) = timeout {
+        let _ = copyout(addr, &timespec(t.saturating_sub(crate::time::nanotime() - start)));
+    }
+}
+
+/// ppoll(fds, nfds, timeout timespec or NULL, sigmask, sigsetsize). Like Linux, the
+/// timespec is updated with the time left.
 pub fn ppoll(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let timeout = if a[2] != 0 { Some(read_timespec(a[2])?) } else { None };
-    with_mask(l, a[3], a[4], || poll_common(l, a[0], a[1], timeout))
+    let start = crate::time::nanotime();
+    let r = with_mask(l, a[3], a[4], || poll_common(l, a[0], a[1], timeout));
+    write_time_left(a[2], timeout, start);
+    r
 }
 
 /// Copies in an fd_set of `words` words (absent when the pointer is NULL).
@@ -135,7 +148,8 @@ pub fn select(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&(left / 1_000_000_000).to_ne_bytes());
         b[8..].copy_from_slice(&(left % 1_000_000_000 / 1000).to_ne_bytes());
-        copyout(a[4], &b)?;
+        // See write_time_left: a timeval that cannot be updated is not an error.
+        let _ = copyout(a[4], &b);
     }
     r
 }
@@ -152,8 +166,6 @@ pub fn pselect6(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     }
     let start = crate::time::nanotime();
     let r = with_mask(l, mask, size, || select_common(l, a, timeout));
-    if let Some(t) = timeout {
-        copyout(a[4], &timespec(t.saturating_sub(crate::time::nanotime() - start)))?;
-    }
+    write_time_left(a[4], timeout, start);
     r
 }

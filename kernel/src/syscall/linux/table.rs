@@ -102,6 +102,7 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::write, file::write),
     (nr::open, file::open),
     (nr::close, file::close),
+    (nr::close_range, file::close_range),
     (nr::stat, file::stat),
     (nr::fstat, file::fstat),
     (nr::lstat, file::lstat),
