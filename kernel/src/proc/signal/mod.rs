@@ -322,6 +322,11 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
                 // The mask the handler's sigreturn puts back: the one a sigsuspend-like call
                 // replaced for its wait, else the current one.
                 let restore = lwp.saved_mask.lock().take().unwrap_or(lwp.sigmask.load(Ordering::Relaxed));
+                // A restartable sequence the handler interrupts resumes at its abort
+                // handler; a bad rseq area is Linux's force_sigsegv.
+                if super::rseq::on_signal(lwp, frame).is_err() {
+                    kill_process(lwp, SIGSEGV as i32);
+                }
                 if build_frame(lwp, frame, sig, &info, &act, restore).is_err() {
                     // No room for the frame: Linux's force_sigsegv.
                     kill_process(lwp, SIGSEGV as i32);
