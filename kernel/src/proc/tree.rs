@@ -310,6 +310,24 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
     }
 }
 
+/// Whether process group `pgid` is orphaned (POSIX; Linux's will_become_orphaned_pgrp): no
+/// live member has a parent in another group of the same session, leaving out members whose
+/// parent is PID 1. Nobody is left to continue a stopped orphaned group, so the terminal stop
+/// signals are discarded for it.
+pub fn group_orphaned(pgid: u32) -> bool {
+    let t = TREE.lock();
+    !t.procs.values().any(|p| {
+        let ppid = p.ppid.load(Ordering::Relaxed);
+        p.zombie.lock().is_none()
+            && p.pgid.load(Ordering::Relaxed) == pgid
+            && ppid > 1
+            && t.procs.get(&ppid).is_some_and(|parent| {
+                parent.pgid.load(Ordering::Relaxed) != pgid
+                    && parent.sid.load(Ordering::Relaxed) == p.sid.load(Ordering::Relaxed)
+            })
+    })
+}
+
 /// Whether a live process has group `pgid` in session `sid` (0: in any session).
 pub fn group_in_session(pgid: u32, sid: u32) -> bool {
     TREE.lock().procs.values().any(|p| {

@@ -842,6 +842,36 @@ CASE(sigtstp_default_stops)
     CHECK_KILLED(pid, SIGKILL);
 }
 
+CASE(sigtstp_discarded_in_orphaned_group)
+{
+    /* A session leader's group is orphaned (its parent is in another session): SIGTSTP,
+     * SIGTTIN and SIGTTOU do nothing there, while SIGSTOP still stops it. */
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        if (setsid() < 0)
+            _exit(2);
+        raise(SIGTSTP);
+        raise(SIGTTIN);
+        raise(SIGTTOU);
+        _exit(0);
+    }
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, WUNTRACED), pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+    pid = case_fork();
+    if (pid == 0) {
+        if (setsid() < 0)
+            _exit(2);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    CHECK_EQ(waitpid(pid, &st, WUNTRACED), pid);
+    CHECK(WIFSTOPPED(st));
+    CHECK_OK(kill(pid, SIGCONT));
+    CHECK_EXIT(pid, 0);
+}
+
 CASE(core_signal_without_core_limit_no_coredump)
 {
     int sigs[] = {SIGSEGV, SIGQUIT, SIGABRT, SIGFPE};

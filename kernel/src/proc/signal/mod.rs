@@ -65,7 +65,7 @@ pub enum Default {
     Core,
     /// Nothing.
     Ignore,
-    /// Stop the process (job control; not there yet, so it is logged and ignored).
+    /// Stop the process (SIGTSTP, SIGTTIN and SIGTTOU not in an orphaned process group).
     Stop,
     /// Continue a stopped process.
     Continue,
@@ -307,6 +307,13 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
             SIG_IGN if sig != SIGKILL => continue,
             SIG_DFL | SIG_IGN => match default_action(sig) {
                 Default::Ignore | Default::Continue => continue,
+                // SIGTSTP, SIGTTIN and SIGTTOU do nothing to an orphaned group.
+                Default::Stop
+                    if sig != SIGSTOP
+                        && super::tree::group_orphaned(lwp.proc.pgid.load(Ordering::Relaxed)) =>
+                {
+                    continue
+                }
                 Default::Stop => {
                     stop_process(lwp, sig);
                     continue;
