@@ -10,6 +10,7 @@ pub mod exit;
 pub mod fork;
 pub mod futex;
 pub mod init;
+pub mod killable;
 pub mod ktimer;
 pub mod lwp;
 pub mod oom;

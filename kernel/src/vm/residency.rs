@@ -11,7 +11,6 @@ use super::map::EntryFlags;
 use super::vmspace::VmSpace;
 use super::{page_ceil, page_floor, Prot, PAGE, USER_MAX};
 use abi::errno::{EBUSY, EINVAL, ENOMEM};
-use alloc::vec::Vec;
 
 /// msync flags.
 pub const MS_ASYNC: u64 = 1;
@@ -22,32 +21,33 @@ pub const MS_SYNC: u64 = 4;
 /// mlock2's only flag: lock pages as they fault in instead of now.
 pub const MLOCK_ONFAULT: u64 = 1;
 
-/// mincore: one byte per page of `[addr, addr+len)`, bit 0 set when the page is in memory
-/// (in the entry's object or down its copy-on-write chain, as Linux reports a page in its
-/// page tables or its file's cache). EINVAL for an unaligned address, ENOMEM beyond the
-/// user range. A hole ends the answer early: the caller stores what came before it and
-/// fails with ENOMEM, as Linux does (`Err` when the hole is at the start).
-pub fn mincore(vs: &VmSpace, addr: u64, len: u64) -> Result<(Vec<u8>, bool), i32> {
+/// Most pages mincore answers for in one batch (Linux's: one page of vector at a time, the
+/// map lock dropped in between).
+pub const MINCORE_BATCH: usize = 4096;
+
+/// mincore's argument check: the number of pages `[addr, addr+len)` covers. EINVAL for an
+/// unaligned address, ENOMEM when the range wraps or leaves the user range.
+pub fn mincore_pages(addr: u64, len: u64) -> Result<u64, i32> {
     if !addr.is_multiple_of(PAGE) {
         return Err(EINVAL);
     }
-    let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|e| *e <= USER_MAX).ok_or(ENOMEM)?;
+    let pages = len.div_ceil(PAGE);
+    addr.checked_add(len).filter(|e| *e <= USER_MAX).ok_or(ENOMEM)?;
+    Ok(pages)
+}
+
+/// One batch of mincore: a byte per page from `addr` (page aligned) into `out`, bit 0 set
+/// when the page is in memory (in the entry's object or down its copy-on-write chain, as
+/// Linux reports a page in its page tables or its file's cache). Stops at the end of the
+/// entry holding `addr`, returning the pages answered; ENOMEM when `addr` is not mapped.
+pub fn mincore_batch(vs: &VmSpace, addr: u64, out: &mut [u8]) -> Result<usize, i32> {
     let map = vs.map.shared();
-    let mut vec = Vec::new();
-    let mut va = addr;
-    while va < end {
-        let Some(e) = map.lookup(va) else { break };
-        let top = e.object.clone();
-        let stop = e.end.min(end);
-        while va < stop {
-            vec.push(u8::from(top.find(e.pindex(va)).is_some()));
-            va += PAGE;
-        }
-    }
-    if vec.is_empty() && addr < end {
-        return Err(ENOMEM);
-    }
-    Ok((vec, va < end))
+    let e = map.lookup(addr).ok_or(ENOMEM)?;
+    let n = (((e.end - addr) / PAGE) as usize).min(out.len());
+    let out = &mut out[..n];
+    out.fill(0);
+    e.object.mark_resident(e.pindex(addr), out);
+    Ok(n)
 }
 
 /// The pages of `[start, end)` (page aligned) that LOCKED entries do not cover yet, and the

@@ -673,6 +673,39 @@ CASE(mincore_errors)
     CHECK_ERR(mincore(q, PG, vec), ENOMEM);
 }
 
+/* A large PROT_NONE reservation (4M pages, answered in many batches): every page reads 0
+ * except the two made resident, one at a batch boundary and the last. */
+CASE(mincore_large_reservation)
+{
+    const size_t len = 1UL << 34, pages = len / PG;
+    char *p = map_anon((long)len, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
+    CHECK_OK(mprotect(p + 4096 * PG, PG, PROT_READ | PROT_WRITE));
+    CHECK_OK(mprotect(p + len - PG, PG, PROT_READ | PROT_WRITE));
+    p[4096 * PG] = 1;
+    p[len - PG] = 1;
+    unsigned char *vec = (unsigned char *)map_rw((long)pages);
+    memset(vec, 0xff, pages);
+    CHECK_OK(mincore(p, len, vec));
+    for (size_t i = 0; i < pages; i++)
+        if (vec[i] != (i == 4096 || i == pages - 1))
+            FAIL("vec[%zu] = %d", i, vec[i]);
+}
+
+/* mincore over a terabyte with a one-page vector: the first batch fits, the next one
+ * faults, so the call fails with EFAULT (no giant buffer, no endless loop). */
+CASE(mincore_huge_range_short_vector_efault)
+{
+    char *p = map_anon(1L << 40, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
+    unsigned char *vec = (unsigned char *)map_rw(2 * PG);
+    CHECK_OK(munmap(vec + PG, PG));
+    memset(vec, 0xff, PG);
+    CHECK_ERR(mincore(p, 1UL << 40, vec), EFAULT);
+    for (long i = 0; i < PG; i++)
+        CHECK_EQ(vec[i], 0);
+    /* A vector that would run past the user range is EFAULT before any work. */
+    CHECK_ERR(syscall(SYS_mincore, p, 1UL << 40, (void *)0x7ffffffe0000UL), EFAULT);
+}
+
 /* ---- mlock ---- */
 
 CASE(mlock_munlock)
