@@ -6,7 +6,7 @@
 //! So mlock's work is faulting the range in and marking the entries LOCKED (which mincore,
 //! msync's EBUSY and the RLIMIT_MEMLOCK accounting see), and msync has nothing to write:
 //! it checks its arguments and the range as Linux does.
-use super::fault::{fault, Access};
+use super::fault::{fault, Access, FaultError};
 use super::map::EntryFlags;
 use super::vmspace::VmSpace;
 use super::{page_ceil, page_floor, Prot, PAGE, USER_MAX};
@@ -106,7 +106,25 @@ pub fn mlock(
     }
     set_locked(vs, start, end, true);
     if !onfault {
-        populate(vs, start, end);
+        populate(vs, start, end)?;
+    }
+    Ok(())
+}
+
+/// Whether a new mapping of `len` bytes may be created locked (mmap's MAP_LOCKED, Linux's
+/// can_do_mlock and mlock_future_check): without CAP_IPC_LOCK (`privileged`), EPERM when
+/// RLIMIT_MEMLOCK (`limit`, bytes) is 0 and EAGAIN when the pages already locked and the
+/// new ones go over it.
+pub fn may_map_locked(vs: &VmSpace, len: u64, limit: u64, privileged: bool) -> Result<(), i32> {
+    if privileged {
+        return Ok(());
+    }
+    if limit == 0 {
+        return Err(abi::errno::EPERM);
+    }
+    let (_, held) = locked_pages(vs, 0, 0);
+    if len.div_ceil(PAGE).saturating_add(held) > limit / PAGE {
+        return Err(abi::errno::EAGAIN);
     }
     Ok(())
 }
@@ -130,20 +148,52 @@ fn set_locked(vs: &VmSpace, start: u64, end: u64, on: bool) {
     }
 }
 
-/// Faults in every accessible page of `[start, end)`, for writing where the entry allows
-/// it (breaking copy-on-write now, as Linux's mlock populates writable private mappings).
-/// Pages an entry forbids (PROT_NONE) or a file does not have (past its end) are skipped.
-fn populate(vs: &VmSpace, start: u64, end: u64) {
+/// Pages faulted in between two [`checkpoint`](crate::proc::killable::checkpoint)s.
+const POPULATE_BATCH: u64 = 256;
+
+/// Faults in every accessible page of `[start, end)`, entry by entry, for writing where the
+/// entry allows it (breaking copy-on-write now, as Linux's mlock and MAP_POPULATE do for
+/// writable private mappings). Entries that forbid access (PROT_NONE) and holes are
+/// skipped whole; a page a file does not have (past its end) is skipped. Stops when memory
+/// runs out. Other threads get turns along the way; EINTR when the caller is being killed.
+pub fn populate(vs: &VmSpace, start: u64, end: u64) -> Result<(), i32> {
     let mut va = start;
+    let mut since_checkpoint = 0;
     while va < end {
-        let prot = vs.map.shared().lookup(va).map(|e| e.prot);
-        match prot {
-            Some(p) if p.contains(Prot::WRITE) => drop(fault(vs, va, Access::Write, false)),
-            Some(p) if !p.is_empty() => drop(fault(vs, va, Access::Read, false)),
-            _ => {}
+        // The entry at (or after) `va`, looked at under the map lock, which is not held
+        // while faulting: the map may change meanwhile, and a fault then just fails.
+        let (stop, access) = {
+            let map = vs.map.shared();
+            let Some(e) = map.lookup(va).or_else(|| map.next_after(va)).filter(|e| e.start < end) else {
+                return Ok(());
+            };
+            va = va.max(e.start);
+            let access = if e.prot.contains(Prot::WRITE) {
+                Some(Access::Write)
+            } else if e.prot.is_empty() {
+                None
+            } else {
+                Some(Access::Read)
+            };
+            (e.end.min(end), access)
+        };
+        let Some(access) = access else {
+            va = stop;
+            continue;
+        };
+        while va < stop {
+            if fault(vs, va, access, false) == Err(FaultError::OutOfMemory) {
+                return Ok(());
+            }
+            va += PAGE;
+            since_checkpoint += 1;
+            if since_checkpoint == POPULATE_BATCH {
+                since_checkpoint = 0;
+                crate::proc::killable::checkpoint()?;
+            }
         }
-        va += PAGE;
     }
+    Ok(())
 }
 
 /// msync: EINVAL for an unknown flag, an unaligned address or both MS_ASYNC and MS_SYNC;

@@ -735,3 +735,45 @@ CASE(mlock_eperm_without_limit)
     drop_privileges();
     CHECK_ERR(mlock(p, PG), EPERM);
 }
+
+/* Without CAP_IPC_LOCK, locking past RLIMIT_MEMLOCK fails: mlock with ENOMEM, a MAP_LOCKED
+ * mmap with EAGAIN (Linux's mlock_future_check); what is already locked counts. */
+CASE(mlock_map_locked_over_rlimit_as_user)
+{
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        struct rlimit rl = {2 * PG, 2 * PG};
+        CHECK_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+        drop_privileges();
+        char *p = map_rw(4 * PG);
+        CHECK_ERR(mlock(p, 4 * PG), ENOMEM);
+        CHECK_OK(mlock(p, 2 * PG));
+        CHECK_ERR(mlock(p + 2 * PG, PG), ENOMEM);
+        /* Relocking what is locked adds nothing. */
+        CHECK_OK(mlock(p, 2 * PG));
+        CHECK_MAP_ERR(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0), EAGAIN);
+        CHECK_OK(munlock(p, 2 * PG));
+        CHECK_MAP_ERR(mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0), EAGAIN);
+        char *q = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        CHECK(q != MAP_FAILED);
+        CHECK_ERR(mlock(p, PG), ENOMEM);
+        _exit(0);
+    }
+    CHECK_EXIT(pid, 0);
+}
+
+/* A zero RLIMIT_MEMLOCK forbids MAP_LOCKED outright without the capability (EPERM; by
+ * syscall(), since musl's mmap turns an anonymous mapping's EPERM into ENOMEM). */
+CASE(mmap_map_locked_eperm_without_limit)
+{
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        struct rlimit rl = {0, 0};
+        CHECK_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+        drop_privileges();
+        CHECK_ERR(syscall(SYS_mmap, NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0),
+                  EPERM);
+        _exit(0);
+    }
+    CHECK_EXIT(pid, 0);
+}

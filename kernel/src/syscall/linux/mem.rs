@@ -15,8 +15,14 @@ fn vs() -> Arc<VmSpace> {
     crate::lwkt::sched::curthread().user().expect("memory call outside a process").vmspace()
 }
 
+/// mmap(addr, len, prot, flags, fd, off). A MAP_LOCKED mapping counts against
+/// RLIMIT_MEMLOCK first (EPERM with a zero limit, EAGAIN over it, as Linux's do_mmap).
 pub fn mmap(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    if flags & MAP_LOCKED != 0 && len != 0 {
+        let (limit, privileged) = lock_rights(l);
+        residency::may_map_locked(&vs(), len, limit, privileged)?;
+    }
     if flags & MAP_ANONYMOUS != 0 {
         return vmm::mmap(&vs(), addr, len, prot, flags, MapSource::Anonymous);
     }
