@@ -472,6 +472,26 @@ CASE(preadv_pwritev_at_offset)
     check_content("f", "012ABC6789");
 }
 
+/* A positioned transfer ending past INT64_MAX is EINVAL before anything happens (Linux's
+ * rw_verify_area), with no SIGXFSZ: that signal is for writes RLIMIT_FSIZE refuses. */
+CASE(pwrite_pread_past_max_offset_einval)
+{
+    write_file("f", "hello");
+    int fd = (int)CHECK_OK(open("f", O_RDWR));
+    CHECK_ERR(pwrite(fd, "ab", 2, INT64_MAX), EINVAL);
+    CHECK_ERR(pwrite(fd, "ab", 2, INT64_MAX - 1), EINVAL);
+    char b[2];
+    CHECK_ERR(pread(fd, b, 2, INT64_MAX), EINVAL);
+    CHECK_EQ(pread(fd, b, 1, INT64_MAX - 1), 0);
+    struct iovec v = {"ab", 2};
+    CHECK_ERR(pwritev(fd, &v, 1, INT64_MAX), EINVAL);
+    sigset_t pending;
+    CHECK_OK(sigpending(&pending));
+    CHECK(!sigismember(&pending, SIGXFSZ));
+    CHECK_OK(close(fd));
+    check_content("f", "hello");
+}
+
 CASE(preadv_pwritev_errors)
 {
     write_file("f", "hello");
