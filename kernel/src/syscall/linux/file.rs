@@ -151,34 +151,58 @@ pub fn writev(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     vectored(l, t, a, write)
 }
 
-/// pread64(fd, buf, count, pos): EINVAL when the transfer would end past the largest
-/// offset (Linux's rw_verify_area).
+/// pread64(fd, buf, count, pos): the whole count in chunks at consecutive offsets, stopping
+/// at a short one; an error after some bytes moved reports the bytes. EINVAL when the
+/// transfer would end past the largest offset (Linux's rw_verify_area).
 pub fn pread64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
-    let pos = a[3] as i64;
+    let (addr, len, pos) = (a[1], a[2] as usize, a[3] as i64);
     if pos >= 0 && f.readable() {
-        f.verify_area(pos as u64, a[2] as usize)?;
+        f.verify_area(pos as u64, len)?;
     }
-    let len = (a[2] as usize).min(CHUNK * 16);
-    let mut buf = vec![0u8; len];
-    let n = f.pread(&mut buf, pos)?;
-    copyout(a[1], &buf[..n])?;
-    Ok(n as u64)
+    let mut done = 0usize;
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    loop {
+        let want = (len - done).min(CHUNK);
+        let n = match f.pread(&mut buf[..want], pos.saturating_add(done as i64)) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        copyout(addr + done as u64, &buf[..n])?;
+        done += n;
+        if n < want || done == len {
+            break;
+        }
+    }
+    Ok(done as u64)
 }
 
 /// pwrite64(fd, buf, count, pos): as pread64, under the file size limit (SIGXFSZ when the
 /// limit refuses the write).
 pub fn pwrite64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
-    let pos = a[3] as i64;
+    let (addr, len, pos) = (a[1], a[2] as usize, a[3] as i64);
     if pos >= 0 && f.writable() {
-        f.verify_area(pos as u64, a[2] as usize)?;
+        f.verify_area(pos as u64, len)?;
     }
-    let len = (a[2] as usize).min(CHUNK * 16);
-    let mut buf = vec![0u8; len];
-    copyin(&mut buf, a[1])?;
     let mut limit = FsizeLimit::new(fsize_limit(l));
-    Ok(f.pwrite_within(&buf, pos, &mut limit).map_err(|e| write_failed(l, e, &limit))? as u64)
+    let mut done = 0usize;
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    loop {
+        let want = (len - done).min(CHUNK);
+        copyin(&mut buf[..want], addr + done as u64)?;
+        let n = match f.pwrite_within(&buf[..want], pos.saturating_add(done as i64), &mut limit) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(write_failed(l, e, &limit)),
+            Err(_) => break,
+        };
+        done += n;
+        if n < want || done == len {
+            break;
+        }
+    }
+    Ok(done as u64)
 }
 
 /// preadv(fd, iov, iovcnt, pos_l, pos_h): readv at offset pos_l (the whole of it on 64-bit),
