@@ -36,7 +36,9 @@ pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let (addr, len) = (a[1], a[2] as usize);
     if let (Some(pipe), true) = (f.pipe(), f.readable()) {
         // Copied out before it is consumed: a bad buffer leaves the data queued.
-        return pipe.read_with(len, f.nonblock(), |data| copyout(addr, data)).map(|n| n as u64);
+        return pipe
+            .read_with(len, f.nonblock(), |at, data| copyout(addr + at as u64, data))
+            .map(|n| n as u64);
     }
     let mut done = 0usize;
     let mut buf = vec![0u8; len.min(CHUNK)];
