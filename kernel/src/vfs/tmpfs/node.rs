@@ -30,6 +30,9 @@ struct Meta {
 struct Dir {
     entries: BTreeMap<Vec<u8>, Arc<Vnode>>,
     parent_ino: u64,
+    /// Removed (rmdir, or replaced by a rename; Linux's S_DEAD): it may still be open or a
+    /// working directory, but it cannot be listed and nothing new can be linked into it.
+    dead: bool,
 }
 
 enum Data {
@@ -80,7 +83,7 @@ impl TmpNode {
     }
 
     fn empty_dir() -> Data {
-        Data::Dir(SpinLock::new(Dir { entries: BTreeMap::new(), parent_ino: 0 }))
+        Data::Dir(SpinLock::new(Dir { entries: BTreeMap::new(), parent_ino: 0, dead: false }))
     }
 
     /// The root directory of a new mount.
@@ -125,6 +128,21 @@ fn is_empty_dir(v: &Vnode) -> bool {
         Some(Data::Dir(d)) => d.lock().entries.is_empty(),
         _ => false,
     }
+}
+
+/// Marks a directory just unlinked from its parent as dead.
+fn mark_dead(v: &Vnode) {
+    if let Some(Data::Dir(d)) = TmpNode::of(v).map(|n| &n.data) {
+        d.lock().dead = true;
+    }
+}
+
+/// A directory that may take a new entry: ENOENT once it is dead (Linux's IS_DEADDIR).
+fn alive(d: &Dir) -> Result<(), i32> {
+    if d.dead {
+        return Err(ENOENT);
+    }
+    Ok(())
 }
 
 impl FsNode for TmpNode {
@@ -210,6 +228,7 @@ impl FsNode for TmpNode {
 
     fn readdir(&self, cookie: u64, f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
         let d = self.dir()?.lock();
+        alive(&d)?;
         let mut c = cookie;
         if c == 0 {
             if !f(DirEntry { ino: self.ino, vtype: VType::Dir, name: b".".to_vec(), next: 1 }) {
@@ -256,6 +275,7 @@ impl FsNode for TmpNode {
         let v = node.wrap();
         {
             let mut d = dir.lock();
+            alive(&d)?;
             if d.entries.contains_key(name) {
                 return Err(EEXIST);
             }
@@ -273,6 +293,7 @@ impl FsNode for TmpNode {
         let new = NewNode { vtype: VType::Lnk, perm: 0o777, ..new };
         let v = TmpNode::alloc(new, Data::Link(target.to_vec()), None, self.mount.clone()).wrap();
         let mut d = dir.lock();
+        alive(&d)?;
         if d.entries.contains_key(name) {
             return Err(EEXIST);
         }
@@ -294,6 +315,7 @@ impl FsNode for TmpNode {
             return Err(EMLINK);
         }
         let mut d = self.dir()?.lock();
+        alive(&d)?;
         if d.entries.contains_key(name) {
             return Err(EEXIST);
         }
@@ -330,6 +352,7 @@ impl FsNode for TmpNode {
         }
         let v = d.entries.remove(name).ok_or(ENOENT)?;
         drop(d);
+        mark_dead(&v);
         if let Some(n) = TmpNode::of(&v) {
             n.add_links(-2);
         }
@@ -361,6 +384,7 @@ impl FsNode for TmpNode {
             (a, Some(b))
         };
         let src = a.entries.get(from).cloned().ok_or(ENOENT)?;
+        alive(b_opt.as_deref().unwrap_or(&a))?;
         let existing = match &b_opt {
             Some(b) => b.entries.get(to).cloned(),
             None => a.entries.get(to).cloned(),
@@ -385,6 +409,7 @@ impl FsNode for TmpNode {
         drop(b_opt);
         drop(a);
         if let Some(t) = existing {
+            mark_dead(&t);
             if let Some(n) = TmpNode::of(&t) {
                 n.add_links(if t.is_dir() { -2 } else { -1 });
             }
