@@ -1,4 +1,5 @@
 //! tmpfs nodes: one per file, whatever its type, implementing the vnode operations.
+use super::budget::PageBudget;
 use super::file::FileData;
 use crate::sync::lockmgr::LockMgr;
 use crate::sync::spinlock::SpinLock;
@@ -51,10 +52,18 @@ pub struct TmpNode {
     meta: SpinLock<Meta>,
     data: Data,
     mount: Weak<Mount>,
+    /// The mount's page budget, which its regular files charge.
+    budget: Arc<PageBudget>,
 }
 
 impl TmpNode {
-    fn alloc(new: NewNode, data: Data, parent_ino: Option<u64>, mount: Weak<Mount>) -> Arc<TmpNode> {
+    fn alloc(
+        new: NewNode,
+        data: Data,
+        parent_ino: Option<u64>,
+        mount: Weak<Mount>,
+        budget: Arc<PageBudget>,
+    ) -> Arc<TmpNode> {
         let now = Timespec::now();
         let ino = NEXT_INO.fetch_add(1, Ordering::Relaxed);
         let data = match data {
@@ -79,6 +88,7 @@ impl TmpNode {
             }),
             data,
             mount,
+            budget,
         })
     }
 
@@ -86,9 +96,14 @@ impl TmpNode {
         Data::Dir(SpinLock::new(Dir { entries: BTreeMap::new(), parent_ino: 0, dead: false }))
     }
 
-    /// The root directory of a new mount.
-    pub fn new_root(new: NewNode, mount: Weak<Mount>) -> Arc<TmpNode> {
-        TmpNode::alloc(new, Self::empty_dir(), None, mount)
+    /// The root directory of a new mount whose files charge `budget`.
+    pub fn new_root(new: NewNode, mount: Weak<Mount>, budget: Arc<PageBudget>) -> Arc<TmpNode> {
+        TmpNode::alloc(new, Self::empty_dir(), None, mount, budget)
+    }
+
+    /// The page budget of the mount `v` (a tmpfs node) belongs to.
+    pub fn budget_of(v: &Vnode) -> Option<Arc<PageBudget>> {
+        TmpNode::of(v).map(|n| n.budget.clone())
     }
 
     fn dir(&self) -> Result<&SpinLock<Dir>, i32> {
@@ -267,11 +282,11 @@ impl FsNode for TmpNode {
         let dir = self.dir()?;
         let data = match new.vtype {
             VType::Dir => Self::empty_dir(),
-            VType::Reg => Data::File(LockMgr::new("tmpfs file", FileData::default())),
+            VType::Reg => Data::File(LockMgr::new("tmpfs file", FileData::new(self.budget.clone()))),
             VType::Lnk => return Err(EINVAL),
             _ => Data::Special,
         };
-        let node = TmpNode::alloc(new, data, Some(self.ino), self.mount.clone());
+        let node = TmpNode::alloc(new, data, Some(self.ino), self.mount.clone(), self.budget.clone());
         let v = node.wrap();
         {
             let mut d = dir.lock();
@@ -291,7 +306,9 @@ impl FsNode for TmpNode {
     fn symlink(&self, name: &[u8], target: &[u8], new: NewNode) -> Result<Arc<Vnode>, i32> {
         let dir = self.dir()?;
         let new = NewNode { vtype: VType::Lnk, perm: 0o777, ..new };
-        let v = TmpNode::alloc(new, Data::Link(target.to_vec()), None, self.mount.clone()).wrap();
+        let v =
+            TmpNode::alloc(new, Data::Link(target.to_vec()), None, self.mount.clone(), self.budget.clone())
+                .wrap();
         let mut d = dir.lock();
         alive(&d)?;
         if d.entries.contains_key(name) {
