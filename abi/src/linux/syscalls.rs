@@ -339,7 +339,7 @@ crate::syscall_list! {
     331 pkey_free(Int) Missing;
     332 statx(Fd, Str, Flags, UInt, Ptr) Implemented;
     333 io_pgetevents(ULong, Long, Long, Ptr, Ptr, Ptr) Missing;
-    334 rseq(Ptr, UInt, Int, UInt) Missing;
+    334 rseq(Ptr, UInt, Int, UInt) Implemented;
     335 uretprobe() Missing;
     336 uprobe() Missing;
     424 pidfd_send_signal(Fd, Sig, Ptr, Flags) Missing;

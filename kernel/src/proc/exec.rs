@@ -144,6 +144,7 @@ fn exec_depth(
     // be told at its end is told now (a vfork parent shares that memory).
     super::thread::release_user_words(lwp);
     *lwp.altstack.lock() = super::lwp::AltStack { flags: super::lwp::SS_DISABLE, ..Default::default() };
+    lwp.rseq.clear();
     let user = curthread_user();
     let old = user.replace_vmspace(vs.clone());
     drop(old);

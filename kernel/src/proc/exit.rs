@@ -58,19 +58,18 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
     // No timer may fire for a process that is gone.
     super::timers::exit(p);
     super::fork::release_vfork_parent(p);
-    super::tree::make_zombie(p, wstatus);
     // The parent hears of it by its exit signal (SIGCHLD, ignored unless caught). A parent
-    // that ignores SIGCHLD, or set SA_NOCLDWAIT, leaves no zombie to reap.
+    // that ignores SIGCHLD, or set SA_NOCLDWAIT, leaves no zombie to reap: decided before
+    // the zombie shows, so a parent's wait never reaps it (Linux's exit_notify).
     let sig = p.exit_signal.load(Ordering::Relaxed);
     let parent = super::tree::find(p.ppid.load(Ordering::Relaxed));
-    if let Some(parent) = &parent {
+    let autoreap = parent.as_ref().is_some_and(|parent| {
         const SIG_IGN: u64 = 1;
         const SA_NOCLDWAIT: u64 = 2;
         let act = parent.sigacts.lock()[super::signal::SIGCHLD as usize - 1];
-        if sig == super::signal::SIGCHLD && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0) {
-            super::tree::autoreap(p);
-        }
-    }
+        sig == super::signal::SIGCHLD && (act.handler == SIG_IGN || act.flags & SA_NOCLDWAIT != 0)
+    });
+    super::tree::make_zombie(p, wstatus, autoreap);
     if let Some(parent) = parent.filter(|_| sig != 0) {
         let (code, status) = if wstatus & 0x7f == 0 {
             (super::signal::CLD_EXITED, wstatus >> 8)
@@ -84,5 +83,7 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
             super::signal::SigInfo { code, pid: p.pid, uid, status, utime, stime, ..Default::default() };
         let _ = super::signal::post(&parent, sig, info);
     }
+    // Only now: a parent whose wait returns has its SIGCHLD pending (Linux's exit_notify).
+    super::tree::wake_waiters();
     end_thread(lwp)
 }

@@ -73,6 +73,9 @@ pub fn fork(lwp: &Arc<Lwp>, frame: &TrapFrame, opt: ForkOptions) -> Result<u32, 
     clwp.sched.set(policy.inherited());
     child.nice.store(policy.inherited_nice(parent.nice.load(Ordering::Relaxed)), Ordering::Relaxed);
     *clwp.altstack.lock() = *lwp.altstack.lock();
+    if !opt.share_vm {
+        clwp.rseq.inherit(&lwp.rseq);
+    }
     crate::sched::forking(lwp, &clwp);
     if let Some(a) = opt.child_cleartid {
         clwp.clear_child_tid.store(a, Ordering::Relaxed);

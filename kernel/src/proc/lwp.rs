@@ -55,6 +55,8 @@ pub struct Lwp {
     pub exiting: AtomicBool,
     /// How restart_syscall resumes the sleep a signal interrupted.
     pub restart: SpinLock<Option<super::restart::RestartBlock>>,
+    /// Its restartable-sequence area (rseq).
+    pub rseq: super::rseq::Rseq,
     /// The thread that runs it, so a signal can end its interruptible sleep. Set by the
     /// thread when it starts, cleared when it ends (it would otherwise keep the thread,
     /// which holds this lwp, alive).
@@ -79,6 +81,7 @@ impl Lwp {
             robust_list: AtomicU64::new(0),
             exiting: AtomicBool::new(false),
             restart: SpinLock::new(None),
+            rseq: super::rseq::Rseq::new(),
             thread: SpinLock::new(None),
         })
     }

@@ -14,6 +14,7 @@ pub mod ktimer;
 pub mod lwp;
 pub mod oom;
 pub mod restart;
+pub mod rseq;
 pub mod rusage;
 pub mod schedpolicy;
 pub mod signal;

@@ -135,13 +135,15 @@ fn new_reaper(t: &Tree, p: &Proc) -> u32 {
     1
 }
 
-/// `p` has ended with wait status `status`: it becomes a zombie for its parent to reap, its
-/// children go to the nearest subreaper above it (or PID 1), those that asked for a
-/// parent-death signal get it, and waiting parents wake.
-pub fn make_zombie(p: &Proc, status: i32) {
+/// `p` has ended with wait status `status`: it becomes a zombie for its parent to reap (or,
+/// with `autoreap`, its parent ignoring SIGCHLD, leaves the table in the same step, so no
+/// wait ever sees it), its children go to the nearest subreaper above it (or PID 1), and
+/// those that asked for a parent-death signal get it. Waiting parents are woken by
+/// [`wake_waiters`], once the parent's SIGCHLD is posted.
+pub fn make_zombie(p: &Proc, status: i32, autoreap: bool) {
     let mut death_signals = alloc::vec::Vec::new();
-    {
-        let t = TREE.lock();
+    let gone = {
+        let mut t = TREE.lock();
         let reaper = new_reaper(&t, p);
         for c in t.procs.values() {
             if c.ppid.load(Ordering::Relaxed) == p.pid {
@@ -153,19 +155,22 @@ pub fn make_zombie(p: &Proc, status: i32) {
             }
         }
         *p.zombie.lock() = Some(status);
-    }
+        if autoreap {
+            t.procs.remove(&p.pid)
+        } else {
+            None
+        }
+    };
+    // The last reference may go with it: dropped after the lock.
+    drop(gone);
     for (c, sig) in death_signals {
         let info = super::signal::SigInfo { pid: p.pid, ..Default::default() };
         let _ = super::signal::post(&c, sig, info);
     }
-    wakeup(ident_of(&WAIT_CHANNEL));
 }
 
-/// The zombie `p` is reaped at once (its parent ignores SIGCHLD): it leaves the table and a
-/// parent waiting for the last of its children wakes to find none.
-pub fn autoreap(p: &Proc) {
-    let gone = TREE.lock().procs.remove(&p.pid);
-    drop(gone);
+/// Wakes the parents waiting in wait4/waitid to look again.
+pub fn wake_waiters() {
     wakeup(ident_of(&WAIT_CHANNEL));
 }
 
@@ -303,6 +308,24 @@ pub fn wait_child(parent: &Proc, pid: i32, mode: WaitMode) -> Result<Option<Reap
             return Err(EINTR);
         }
     }
+}
+
+/// Whether process group `pgid` is orphaned (POSIX; Linux's will_become_orphaned_pgrp): no
+/// live member has a parent in another group of the same session, leaving out members whose
+/// parent is PID 1. Nobody is left to continue a stopped orphaned group, so the terminal stop
+/// signals are discarded for it.
+pub fn group_orphaned(pgid: u32) -> bool {
+    let t = TREE.lock();
+    !t.procs.values().any(|p| {
+        let ppid = p.ppid.load(Ordering::Relaxed);
+        p.zombie.lock().is_none()
+            && p.pgid.load(Ordering::Relaxed) == pgid
+            && ppid > 1
+            && t.procs.get(&ppid).is_some_and(|parent| {
+                parent.pgid.load(Ordering::Relaxed) != pgid
+                    && parent.sid.load(Ordering::Relaxed) == p.sid.load(Ordering::Relaxed)
+            })
+    })
 }
 
 /// Whether a live process has group `pgid` in session `sid` (0: in any session).

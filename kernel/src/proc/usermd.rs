@@ -174,6 +174,7 @@ pub fn switch_user_state(prev: &Thread, next: &Thread) {
         u.gs_base.store(KernelGsBase::read().as_u64(), Ordering::Relaxed);
         // SAFETY: the area is prev's own, sized and aligned for XSAVE.
         unsafe { fpu::save(u.fpu.ptr()) };
+        u.lwp.rseq.preempted();
     }
     if let Some(u) = next.user().filter(|u| !u.retired.load(Ordering::Relaxed)) {
         u.load();
@@ -185,11 +186,11 @@ pub fn switch_user_state(prev: &Thread, next: &Thread) {
 /// entry frame loads its user state and enters user mode; others return and exit.
 pub fn enter_pending(td: &Thread) {
     let Some(u) = td.user() else { return };
-    let Some(frame) = u.start.lock().take() else { return };
+    let Some(mut frame) = u.start.lock().take() else { return };
     // The thread's registers go live before anything can switch it out (the switch saves
     // whatever is live into its state); then a user slot, which may park or move it.
     u.load();
-    crate::sched::userexit(&u.lwp);
+    super::rseq::return_to_user(&u.lwp, &mut frame);
     // SAFETY: the frame was built by fork or the PID 1 start from checked user addresses and
     // user selectors; this stack has nothing above the thread start, which never resumes.
     unsafe { enter_user(&frame) }

@@ -2,6 +2,7 @@
  * clock_nanosleep), times, interval timers (getitimer/setitimer, alarm) and POSIX timers. */
 #include "cases.h"
 #include <sys/time.h>
+#include <sys/resource.h>
 #include <sys/times.h>
 #include <time.h>
 
@@ -542,4 +543,23 @@ CASE(nanosleep_raw_and_alarm_raw)
     CHECK_EQ(syscall(SYS_alarm, 30), 0);
     long left = syscall(SYS_alarm, 0);
     CHECK(left >= 29 && left <= 30);
+}
+
+CASE(getrusage_self_children_and_errors)
+{
+    struct rusage ru;
+    memset(&ru, 0xff, sizeof ru);
+    CHECK_OK(getrusage(RUSAGE_SELF, &ru));
+    CHECK(ru.ru_utime.tv_sec >= 0 && ru.ru_utime.tv_usec >= 0 && ru.ru_utime.tv_usec < 1000000);
+    CHECK(ru.ru_stime.tv_usec >= 0 && ru.ru_stime.tv_usec < 1000000);
+    CHECK(ru.ru_maxrss > 0);
+    /* No child has been reaped yet: the children's times are zero. */
+    CHECK_OK(getrusage(RUSAGE_CHILDREN, &ru));
+    CHECK_EQ(ru.ru_utime.tv_sec, 0);
+    CHECK_EQ(ru.ru_utime.tv_usec, 0);
+    CHECK_OK(getrusage(RUSAGE_THREAD, &ru));
+    CHECK_ERR(getrusage(99, &ru), EINVAL);
+    CHECK_ERR(getrusage(-3, &ru), EINVAL);
+    CHECK_ERR(syscall(SYS_getrusage, RUSAGE_SELF, BAD_PTR), EFAULT);
+    CHECK_ERR(syscall(SYS_getrusage, RUSAGE_CHILDREN, KERNEL_PTR), EFAULT);
 }

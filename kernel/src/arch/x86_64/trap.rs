@@ -151,7 +151,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             }
             signal::force(lwp, sig, signal::fault_info(sig, frame.vector, frame.error, cr2, frame.rip));
             signal::deliver(lwp, frame);
-            crate::sched::userexit(lwp);
+            crate::proc::rseq::return_to_user(lwp, frame);
             x86_64::instructions::interrupts::disable();
             return;
         }
@@ -182,7 +182,7 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
                     if crate::proc::signal::deliverable(lwp) {
                         crate::proc::signal::deliver(lwp, frame);
                     }
-                    crate::sched::userexit(lwp);
+                    crate::proc::rseq::return_to_user(lwp, frame);
                     x86_64::instructions::interrupts::disable();
                 }
             }

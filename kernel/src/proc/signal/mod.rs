@@ -65,7 +65,7 @@ pub enum Default {
     Core,
     /// Nothing.
     Ignore,
-    /// Stop the process (job control; not there yet, so it is logged and ignored).
+    /// Stop the process (SIGTSTP, SIGTTIN and SIGTTOU not in an orphaned process group).
     Stop,
     /// Continue a stopped process.
     Continue,
@@ -307,6 +307,13 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
             SIG_IGN if sig != SIGKILL => continue,
             SIG_DFL | SIG_IGN => match default_action(sig) {
                 Default::Ignore | Default::Continue => continue,
+                // SIGTSTP, SIGTTIN and SIGTTOU do nothing to an orphaned group.
+                Default::Stop
+                    if sig != SIGSTOP
+                        && super::tree::group_orphaned(lwp.proc.pgid.load(Ordering::Relaxed)) =>
+                {
+                    continue
+                }
                 Default::Stop => {
                     stop_process(lwp, sig);
                     continue;
@@ -322,6 +329,11 @@ pub fn deliver_after(lwp: &Lwp, frame: &mut TrapFrame, restart: Option<Restart>)
                 // The mask the handler's sigreturn puts back: the one a sigsuspend-like call
                 // replaced for its wait, else the current one.
                 let restore = lwp.saved_mask.lock().take().unwrap_or(lwp.sigmask.load(Ordering::Relaxed));
+                // A restartable sequence the handler interrupts resumes at its abort
+                // handler; a bad rseq area is Linux's force_sigsegv.
+                if super::rseq::on_signal(lwp, frame).is_err() {
+                    kill_process(lwp, SIGSEGV as i32);
+                }
                 if build_frame(lwp, frame, sig, &info, &act, restore).is_err() {
                     // No room for the frame: Linux's force_sigsegv.
                     kill_process(lwp, SIGSEGV as i32);

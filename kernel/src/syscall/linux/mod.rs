@@ -87,7 +87,7 @@ pub fn dispatch(lwp: &Arc<Lwp>, frame: &mut TrapFrame) {
     }
     // A temporary mask no handler frame took goes now (ppoll, pselect6, epoll_pwait).
     crate::proc::signal::restore_saved_mask(lwp);
-    crate::sched::userexit(lwp);
+    crate::proc::rseq::return_to_user(lwp, frame);
     x86_64::instructions::interrupts::disable();
 }
 

@@ -37,6 +37,7 @@ pub static IMPLEMENTED: &[(u32, Handler)] = &[
     (nr::sched_setaffinity, threads::sched_setaffinity),
     (nr::futex, threads::futex),
     (nr::get_robust_list, threads::get_robust_list),
+    (nr::rseq, threads::rseq),
     (nr::clone3, lifecycle::clone3),
     (nr::rt_sigsuspend, signals::rt_sigsuspend),
     (nr::rt_sigtimedwait, signals::rt_sigtimedwait),

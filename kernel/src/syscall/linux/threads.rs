@@ -106,12 +106,15 @@ pub fn sched_getaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 }
 
 /// sched_setaffinity(pid, size, mask): where the thread may run. A thread outside its new
-/// set moves at its next return to user mode (the user scheduler's acquire). EINVAL when no online CPU is left.
+/// set moves at its next return to user mode (the user scheduler's acquire). EINVAL when no
+/// online CPU is left, EPERM for another user's thread.
 pub fn sched_setaffinity(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let t = thread_target(l, a[0])?;
     let mut b = [0u8; 8];
     let n = (a[1] as usize).min(8);
     copyin(&mut b[..n], a[2])?;
+    // Another user's thread is not the caller's to move (Linux's check_same_owner).
+    super::priority::may_change(l, &t.proc)?;
     let mask = u64::from_ne_bytes(b) & online_mask();
     if mask == 0 {
         return Err(EINVAL);
@@ -138,4 +141,10 @@ pub fn get_robust_list(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     copyout(a[1], &t.robust_list.load(Ordering::Relaxed).to_ne_bytes())?;
     copyout(a[2], &24u64.to_ne_bytes())?;
     Ok(0)
+}
+
+/// rseq(area, len, flags, sig): registers or unregisters the thread's restartable-sequence
+/// area (see crate::proc::rseq).
+pub fn rseq(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    crate::proc::rseq::register(l, a[0], a[1] as u32, a[2] as i32, a[3] as u32)
 }
