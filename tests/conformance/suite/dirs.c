@@ -882,6 +882,89 @@ CASE(umount_errors)
     run_unmounting(umount_errors_body);
 }
 
+/* Whether /proc/mounts lists a mount point equal to `a` or `b`, or one ending in `tail` (how a
+ * mount left behind in a detached tree would show). */
+static int mounts_list(const char *a, const char *b, const char *tail)
+{
+    static char text[65536];
+    int fd = (int)CHECK_OK(open("/proc/mounts", O_RDONLY));
+    long n = 0, r;
+    while ((r = read(fd, text + n, sizeof text - 1 - (size_t)n)) > 0)
+        n += r;
+    CHECK(r == 0);
+    CHECK_OK(close(fd));
+    text[n] = 0;
+    size_t tl = strlen(tail);
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(line, ' ');
+        if (!sp)
+            continue;
+        char *mp = sp + 1;
+        char *end = strchr(mp, ' ');
+        if (end)
+            *end = 0;
+        size_t ml = strlen(mp);
+        if (!strcmp(mp, a) || !strcmp(mp, b) || (ml >= tl && !strcmp(mp + ml - tl, tail)))
+            return 1;
+    }
+    return 0;
+}
+
+static void umount_detach_takes_submounts_body(void)
+{
+    char cwd[256], top[300], sub[300];
+    CHECK_PTR(getcwd(cwd, sizeof cwd));
+    snprintf(top, sizeof top, "%s/m", cwd);
+    snprintf(sub, sizeof sub, "%s/m/fix2sub", cwd);
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, NULL));
+    CHECK_OK(mkdir("m/fix2sub", 0755));
+    CHECK_OK(mount("none", "m/fix2sub", "tmpfs", 0, NULL));
+    write_file("m/fix2sub/f", "data in the submount");
+    CHECK(mounts_list(top, sub, "/fix2sub"));
+    CHECK_OK(umount2("m", MNT_DETACH));
+    /* The whole tree left the namespace: neither mount is listed, nothing is left to unmount. */
+    CHECK(!mounts_list(top, sub, "/fix2sub"));
+    CHECK(!mounts_list(top, sub, "/fix2sub\\040(deleted)"));
+    CHECK_ERR(access("m/fix2sub", F_OK), ENOENT);
+    CHECK_ERR(umount2("m/fix2sub", 0), ENOENT);
+    CHECK_ERR(umount2("m", 0), EINVAL);
+}
+
+CASE(umount_detach_takes_submounts)
+{
+    run_unmounting(umount_detach_takes_submounts_body);
+}
+
+static void umount_detach_busy_submount_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, NULL));
+    CHECK_OK(mkdir("m/s", 0755));
+    CHECK_OK(mount("none", "m/s", "tmpfs", 0, NULL));
+    write_file("m/s/f", "kept open");
+    int fd = (int)CHECK_OK(open("m/s/f", O_RDONLY));
+    int dfd = (int)CHECK_OK(open("m/s", O_RDONLY | O_DIRECTORY));
+    CHECK_OK(umount2("m", MNT_DETACH));
+    CHECK_ERR(access("m/s", F_OK), ENOENT);
+    /* What was open inside the detached submount still works. */
+    char buf[32] = {0};
+    CHECK_EQ(read(fd, buf, sizeof buf), 9);
+    CHECK_STR(buf, "kept open");
+    CHECK_OK(close(fd));
+    int g = (int)CHECK_OK(openat(dfd, "g", O_WRONLY | O_CREAT, 0644));
+    CHECK_OK(close(g));
+    CHECK_OK(faccessat(dfd, "g", F_OK, 0));
+    CHECK_OK(close(dfd));
+    CHECK_ERR(umount2("m", 0), EINVAL);
+}
+
+CASE(umount_detach_busy_submount)
+{
+    run_unmounting(umount_detach_busy_submount_body);
+}
+
 static void mount_errors_body(void)
 {
     CHECK_OK(mkdir("m", 0755));
