@@ -965,6 +965,40 @@ CASE(umount_detach_busy_submount)
     run_unmounting(umount_detach_busy_submount_body);
 }
 
+/* utimensat and futimens change a file: a read-only mount refuses them, even to root. */
+static void utimensat_readonly_erofs_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", MS_RDONLY, NULL));
+    struct stat before = stat_of("m");
+    struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+    CHECK_ERR(utimensat(AT_FDCWD, "m", ts, 0), EROFS);
+    CHECK_ERR(utimensat(AT_FDCWD, "m", NULL, 0), EROFS);
+    CHECK_ERR(utimes("m", NULL), EROFS);
+    int fd = (int)CHECK_OK(open("m", O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(futimens(fd, ts), EROFS);
+    CHECK_ERR(futimens(fd, NULL), EROFS);
+    /* Both times UTIME_OMIT change nothing: a success before the path is even looked at. */
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    CHECK_OK(futimens(fd, omit));
+    CHECK_OK(utimensat(AT_FDCWD, "m", omit, 0));
+    CHECK_OK(utimensat(AT_FDCWD, "missing", omit, 0));
+    /* Invalid times are EINVAL before the read-only mount is. */
+    struct timespec bad[2] = {{0, -5}, {0, 0}};
+    CHECK_ERR(utimensat(AT_FDCWD, "m", bad, 0), EINVAL);
+    CHECK_OK(close(fd));
+    struct stat after = stat_of("m");
+    CHECK_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    CHECK_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    CHECK_EQ(after.st_atim.tv_sec, before.st_atim.tv_sec);
+    CHECK_OK(umount2("m", 0));
+}
+
+CASE(utimensat_readonly_erofs)
+{
+    run_unmounting(utimensat_readonly_erofs_body);
+}
+
 static void mount_errors_body(void)
 {
     CHECK_OK(mkdir("m", 0755));

@@ -230,12 +230,25 @@ pub fn fchown(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 /// utimensat(dirfd, path, times[2], flags): NULL times or UTIME_NOW set now (owner, root, or
 /// write permission); explicit times need owner or root; UTIME_OMIT leaves a time. A NULL
-/// path works on dirfd itself (as glibc's futimens uses it).
+/// path works on dirfd itself (as glibc's futimens uses it). Linux's order: both times
+/// UTIME_OMIT is a success before anything else is looked at; then the flags, the path, the
+/// times' validity, a read-only mount (EROFS), and permission.
 pub fn utimensat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     use crate::arch::x86_64::copyio::copyin;
     use crate::vfs::vnode::Timespec;
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let mut raw = None;
+    if a[2] != 0 {
+        let mut b = [0u8; 32];
+        copyin(&mut b, a[2])?;
+        let word = |i: usize| i64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        let r = [(word(0), word(1)), (word(2), word(3))];
+        if r[0].1 == UTIME_OMIT && r[1].1 == UTIME_OMIT {
+            return Ok(0);
+        }
+        raw = Some(r);
+    }
     let flags = a[3] as u32;
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(EINVAL);
@@ -251,23 +264,18 @@ pub fn utimensat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let now = Timespec::now();
     let mut times = [Some(now), Some(now)];
     let mut explicit = false;
-    if a[2] != 0 {
-        let mut b = [0u8; 32];
-        copyin(&mut b, a[2])?;
-        for (i, t) in times.iter_mut().enumerate() {
-            let sec = i64::from_ne_bytes(b[i * 16..i * 16 + 8].try_into().unwrap_or([0; 8]));
-            let nsec = i64::from_ne_bytes(b[i * 16 + 8..i * 16 + 16].try_into().unwrap_or([0; 8]));
-            *t = match nsec {
-                UTIME_NOW => Some(now),
-                UTIME_OMIT => None,
-                n if (0..1_000_000_000).contains(&n) => {
-                    explicit = true;
-                    Some(Timespec { sec, nsec: n })
-                }
-                _ => return Err(EINVAL),
-            };
-        }
+    for (t, (sec, nsec)) in times.iter_mut().zip(raw.unwrap_or([(0, UTIME_NOW); 2])) {
+        *t = match nsec {
+            UTIME_NOW => Some(now),
+            UTIME_OMIT => None,
+            n if (0..1_000_000_000).contains(&n) => {
+                explicit = true;
+                Some(Timespec { sec, nsec: n })
+            }
+            _ => return Err(EINVAL),
+        };
     }
+    h.mount.check_writable()?;
     let cred = l.proc.cred.lock().clone();
     let attr = v.getattr();
     if cred.uid != 0 && attr.uid != cred.uid {
