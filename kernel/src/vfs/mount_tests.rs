@@ -1,8 +1,11 @@
 //! Mount tests: MNT_DETACH of a mount with a mount inside takes the whole tree out of the
-//! table and frees every mount nothing refers to (a busy one when its last reference goes).
+//! table and frees every mount nothing refers to (a busy one when its last reference goes);
+//! a read-only mount answers EROFS before any permission check.
+use super::cred::Cred;
 use super::mount::{self, Mount};
 use super::namecache::NcHandle;
 use super::nlookup::{nlookup, Ctx};
+use super::open::open_at;
 use super::ops::{create_at, mkdir_at, remove_at};
 use super::rootfs;
 use super::tests::e;
@@ -10,6 +13,8 @@ use super::vnode::{VType, VNODES};
 use crate::ktest::Failure;
 use crate::vm::object::OBJECT_PAGES;
 use crate::{kassert, kassert_eq, ktest};
+use abi::errno::{EACCES, EROFS};
+use abi::fcntl::{O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY};
 use alloc::format;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -105,6 +110,40 @@ ktest! {
         kassert!(sub.upgrade().is_none(), "the inner mount outlived its last reference");
         e(remove_at(&root, None, &dir, true), "rmdir mount point")?;
         kassert_eq!(counters(), baseline);
+        Ok(())
+    }
+}
+
+ktest! {
+    /// On a read-only mount, opening a file the caller may not write for writing (or
+    /// truncating it) is EROFS, not EACCES: the mount is checked first, as Linux's
+    /// sb_permission does; reading is still a matter of permission.
+    fn readonly_mount_erofs_before_eacces() {
+        let root = rootfs::kernel_ctx().ok_or("no root")?;
+        let (dir, m) = mount_on_new_dir(&root)?;
+        let file = [dir.as_slice(), b"/ro-file"].concat();
+        let secret = [dir.as_slice(), b"/secret"].concat();
+        drop(fill(&root, &file, 10)?);
+        drop(fill(&root, &secret, 10)?);
+        let chmod = |p: &[u8], perm| -> Result<(), Failure> {
+            let v = e(nlookup(&root, None, p, true), "lookup")?.vnode().ok_or("neg")?;
+            e(v.node.setattr(&super::vnode::SetAttr { perm: Some(perm), ..Default::default() }), "chmod")
+        };
+        chmod(&file, 0o444)?;
+        chmod(&secret, 0o000)?;
+        m.set_readonly();
+        let user = Ctx { cred: Cred::user(65534, 65534), ..root.clone() };
+        for flags in [O_WRONLY, O_RDONLY | O_TRUNC, O_WRONLY | O_CREAT] {
+            let got = open_at(&user, None, &file, flags, 0o644).err();
+            kassert!(got == Some(EROFS), "flags {flags:#x}: {got:?}");
+        }
+        kassert!(open_at(&user, None, &file, O_RDONLY, 0).is_ok(), "read-only open");
+        kassert_eq!(open_at(&user, None, &secret, O_RDONLY, 0).err(), Some(EACCES));
+        kassert_eq!(open_at(&user, None, &secret, O_WRONLY, 0).err(), Some(EROFS));
+        let r = e(nlookup(&root, None, &dir, true), "lookup mount")?;
+        drop(m);
+        e(mount::unmount(r, false), "unmount")?;
+        e(remove_at(&root, None, &dir, true), "rmdir mount point")?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 
 #define TMPFS_MAGIC_NR 0x01021994
 
@@ -965,6 +966,42 @@ CASE(umount_detach_busy_submount)
     run_unmounting(umount_detach_busy_submount_body);
 }
 
+/* A read-only mount refuses changes with EROFS before it checks the caller's permission. */
+static void mount_readonly_erofs_before_eacces_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", MS_RDONLY, "mode=0555"));
+    AS_USER({
+        CHECK_ERR(open("m/f", O_WRONLY | O_CREAT, 0644), EROFS);
+        CHECK_ERR(creat("m/f", 0644), EROFS);
+        CHECK_ERR(mkdir("m/d", 0755), EROFS);
+        CHECK_ERR(mknod("m/p", S_IFIFO | 0644, 0), EROFS);
+        CHECK_ERR(symlink("x", "m/l"), EROFS);
+        CHECK_ERR(unlink("m/x"), EROFS);
+        CHECK_ERR(rmdir("m/x"), EROFS);
+        CHECK_ERR(open("m", O_WRONLY), EISDIR);
+        CHECK_ERR(chmod("m", 0777), EROFS);
+        CHECK_ERR(chown("m", 65534, 65534), EROFS);
+        CHECK_ERR(utimensat(AT_FDCWD, "m", NULL, 0), EROFS);
+        struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+        CHECK_ERR(utimensat(AT_FDCWD, "m", ts, 0), EROFS);
+        CHECK_ERR(access("m", W_OK), EROFS);
+        CHECK_ERR(faccessat(AT_FDCWD, "m", R_OK | W_OK, AT_EACCESS), EROFS);
+        CHECK_OK(access("m", R_OK | X_OK));
+        CHECK_ERR(truncate("m", 0), EISDIR);
+        int fd = (int)CHECK_OK(open("m", O_RDONLY | O_DIRECTORY));
+        CHECK_ERR(fchmod(fd, 0777), EROFS);
+        CHECK_ERR(futimens(fd, NULL), EROFS);
+        CHECK_OK(close(fd));
+    });
+    CHECK_OK(umount2("m", 0));
+}
+
+CASE(mount_readonly_erofs_before_eacces)
+{
+    run_unmounting(mount_readonly_erofs_before_eacces_body);
+}
+
 /* utimensat and futimens change a file: a read-only mount refuses them, even to root. */
 static void utimensat_readonly_erofs_body(void)
 {
@@ -986,6 +1023,7 @@ static void utimensat_readonly_erofs_body(void)
     /* Invalid times are EINVAL before the read-only mount is. */
     struct timespec bad[2] = {{0, -5}, {0, 0}};
     CHECK_ERR(utimensat(AT_FDCWD, "m", bad, 0), EINVAL);
+    CHECK_ERR(access("m", W_OK), EROFS);
     CHECK_OK(close(fd));
     struct stat after = stat_of("m");
     CHECK_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);

@@ -83,10 +83,11 @@ fn chmod_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, mode: u32) -> R {
     let v = h.vnode().ok_or(ENOENT)?;
     let cred = l.proc.cred.lock().clone();
     let attr = v.getattr();
+    // EROFS before EPERM: Linux's chmod_common takes write access to the mount first.
+    h.mount.check_writable()?;
     if cred.uid != 0 && attr.uid != cred.uid {
         return Err(EPERM);
     }
-    h.mount.check_writable()?;
     let mut perm = mode & 0o7777;
     if cred.uid != 0 && attr.gid != cred.gid && !cred.groups.contains(&attr.gid) {
         perm &= !mode::S_ISGID;
@@ -118,6 +119,10 @@ pub fn ftruncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 /// truncate(path, len): needs write permission on the file; directories are EISDIR.
 pub fn truncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    // A negative length is EINVAL before the path is looked at (Linux's do_sys_truncate).
+    if (a[1] as i64) < 0 {
+        return Err(EINVAL);
+    }
     let path = user_path(a[0])?;
     let ctx = l.proc.ctx();
     let h = nlookup(&ctx, None, &path, true)?;
@@ -127,11 +132,9 @@ pub fn truncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         VType::Reg => {}
         _ => return Err(EINVAL),
     }
-    if (a[1] as i64) < 0 {
-        return Err(EINVAL);
-    }
-    ctx.cred.check(&v.getattr(), crate::vfs::cred::access::W)?;
+    // EROFS before EACCES, as Linux's vfs_truncate.
     h.mount.check_writable()?;
+    ctx.cred.check(&v.getattr(), crate::vfs::cred::access::W)?;
     let _io = v.open.io.exclusive();
     v.node.setattr(&SetAttr { size: Some(a[1]), ..SetAttr::default() })?;
     Ok(0)
@@ -166,6 +169,8 @@ fn chown_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, uid: u32, gid: u32
     let cred = l.proc.cred.lock().clone();
     let attr = v.getattr();
     let keep = u32::MAX;
+    // EROFS before EPERM: Linux's fchownat takes write access to the mount first.
+    h.mount.check_writable()?;
     if cred.uid != 0 {
         let owner_ok = uid == keep || uid == attr.uid;
         let group_ok =
@@ -174,7 +179,6 @@ fn chown_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, uid: u32, gid: u32
             return Err(EPERM);
         }
     }
-    h.mount.check_writable()?;
     // A change of owner or group (even by root, even to the same ids) clears a non-directory's
     // set-user-id bit, and its set-group-id bit when group execute makes it one (without
     // group execute S_ISGID means mandatory locking and stays).
