@@ -146,6 +146,8 @@ fn exec_depth(
     *lwp.altstack.lock() = super::lwp::AltStack { flags: super::lwp::SS_DISABLE, ..Default::default() };
     lwp.rseq.clear();
     let user = curthread_user();
+    // Linux's ru_maxrss outlives exec: the old image's high-water mark is kept.
+    super::rusage::leaving_address_space(p);
     let old = user.replace_vmspace(vs.clone());
     drop(old);
     *p.vm.lock() = Arc::downgrade(&vs);

@@ -18,6 +18,9 @@ pub struct Usage {
     pub stime: u64,
     /// Minor page faults.
     pub minflt: u64,
+    /// The largest resident set, KiB (of a process: the most any of its address spaces had
+    /// present at once; of children: the largest of theirs).
+    pub maxrss: u64,
 }
 
 impl Usage {
@@ -26,6 +29,7 @@ impl Usage {
         self.utime = self.utime.saturating_add(o.utime);
         self.stime = self.stime.saturating_add(o.stime);
         self.minflt = self.minflt.saturating_add(o.minflt);
+        self.maxrss = self.maxrss.max(o.maxrss);
     }
 
     /// User plus system time, ns.
@@ -34,7 +38,7 @@ impl Usage {
     }
 
     /// Linux's `struct rusage` (144 bytes): the two timevals, then maxrss .. nivcsw, of which
-    /// only ru_minflt is kept; the rest read zero.
+    /// ru_maxrss and ru_minflt are kept; the rest read zero.
     pub fn to_linux(self) -> [u8; 144] {
         let mut b = [0u8; 144];
         let tv = |ns: u64| {
@@ -46,6 +50,7 @@ impl Usage {
         b[0..16].copy_from_slice(&tv(self.utime));
         b[16..32].copy_from_slice(&tv(self.stime));
         // ru_maxrss, ru_ixrss, ru_idrss, ru_isrss, then ru_minflt.
+        b[32..40].copy_from_slice(&self.maxrss.to_ne_bytes());
         b[64..72].copy_from_slice(&self.minflt.to_ne_bytes());
         b
     }
@@ -65,7 +70,7 @@ pub fn calcru(s: &TimesSnapshot) -> Usage {
         let st = (u128::from(rt) * u128::from(s.sticks) / total) as u64;
         (rt - st, st)
     };
-    Usage { utime, stime, minflt: s.minflt }
+    Usage { utime, stime, minflt: s.minflt, maxrss: 0 }
 }
 
 /// What thread `td` has used so far.
@@ -84,6 +89,9 @@ pub struct ProcUsage {
     dead: SpinLock<Usage>,
     /// Children reaped by wait, with what they had reaped in turn.
     children: SpinLock<Usage>,
+    /// The largest resident set (KiB) of the address spaces the process has left (exec) or
+    /// is leaving (its threads' ends): a zombie has none to ask.
+    maxrss: core::sync::atomic::AtomicU64,
 }
 
 impl Default for ProcUsage {
@@ -96,8 +104,9 @@ impl ProcUsage {
     /// Nothing used yet.
     pub const fn new() -> ProcUsage {
         ProcUsage {
-            dead: SpinLock::new(Usage { utime: 0, stime: 0, minflt: 0 }),
-            children: SpinLock::new(Usage { utime: 0, stime: 0, minflt: 0 }),
+            dead: SpinLock::new(Usage { utime: 0, stime: 0, minflt: 0, maxrss: 0 }),
+            children: SpinLock::new(Usage { utime: 0, stime: 0, minflt: 0, maxrss: 0 }),
+            maxrss: core::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -113,10 +122,22 @@ fn live_threads(p: &Proc) -> Usage {
     u
 }
 
+/// The resident-set high-water mark of `p`'s current address space, KiB.
+fn address_space_peak(p: &Proc) -> u64 {
+    p.vm.lock().upgrade().map_or(0, |vs| vs.pmap().peak_resident().saturating_mul(4))
+}
+
+/// `p` is about to leave its address space (exec replaces it, or its last thread ends):
+/// its high-water mark joins the process's.
+pub fn leaving_address_space(p: &Proc) {
+    p.usage.maxrss.fetch_max(address_space_peak(p), core::sync::atomic::Ordering::Relaxed);
+}
+
 /// What the process has used: its ended threads plus the live ones (RUSAGE_SELF).
 pub fn process(p: &Proc) -> Usage {
     let mut u = *p.usage.dead.lock();
     u.add(&live_threads(p));
+    u.maxrss = address_space_peak(p).max(p.usage.maxrss.load(core::sync::atomic::Ordering::Relaxed));
     u
 }
 
@@ -128,6 +149,7 @@ pub fn children(p: &Proc) -> Usage {
 /// Thread `td` of `p` ends: its usage moves to the process's ended-thread totals. Call
 /// after the thread is no longer found among the live ones.
 pub fn thread_exited(p: &Proc, td: &Thread) {
+    leaving_address_space(p);
     let u = thread(td);
     p.usage.dead.lock().add(&u);
 }
@@ -154,13 +176,13 @@ mod tests {
         /// calcru splits the runtime by the tick samples, never losing any of it.
         fn calcru_split() {
             let s = |runtime, uticks, sticks| TimesSnapshot { runtime, uticks, sticks, minflt: 0 };
-            kassert_eq!(calcru(&s(1000, 0, 0)), Usage { utime: 1000, stime: 0, minflt: 0 });
-            kassert_eq!(calcru(&s(1000, 0, 3)), Usage { utime: 0, stime: 1000, minflt: 0 });
-            kassert_eq!(calcru(&s(1000, 3, 1)), Usage { utime: 750, stime: 250, minflt: 0 });
+            kassert_eq!(calcru(&s(1000, 0, 0)), Usage { utime: 1000, stime: 0, minflt: 0, maxrss: 0 });
+            kassert_eq!(calcru(&s(1000, 0, 3)), Usage { utime: 0, stime: 1000, minflt: 0, maxrss: 0 });
+            kassert_eq!(calcru(&s(1000, 3, 1)), Usage { utime: 750, stime: 250, minflt: 0, maxrss: 0 });
             kassert_eq!(calcru(&s(u64::MAX, 1, 1)).cpu(), u64::MAX);
-            let mut a = Usage { utime: 1, stime: 2, minflt: 3 };
-            a.add(&Usage { utime: u64::MAX, stime: 1, minflt: 1 });
-            kassert_eq!(a, Usage { utime: u64::MAX, stime: 3, minflt: 4 });
+            let mut a = Usage { utime: 1, stime: 2, minflt: 3, maxrss: 9 };
+            a.add(&Usage { utime: u64::MAX, stime: 1, minflt: 1, maxrss: 7 });
+            kassert_eq!(a, Usage { utime: u64::MAX, stime: 3, minflt: 4, maxrss: 9 });
             Ok(())
         }
     }

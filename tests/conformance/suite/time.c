@@ -563,3 +563,27 @@ CASE(getrusage_self_children_and_errors)
     CHECK_ERR(syscall(SYS_getrusage, RUSAGE_SELF, BAD_PTR), EFAULT);
     CHECK_ERR(syscall(SYS_getrusage, RUSAGE_CHILDREN, KERNEL_PTR), EFAULT);
 }
+
+CASE(getrusage_maxrss_of_reaped_child)
+{
+    /* A child that touches 4 MiB: the children's ru_maxrss (KiB) is at least that, and the
+     * parent's own is unchanged by it. */
+    struct rusage self_before, self_after, kids;
+    CHECK_OK(getrusage(RUSAGE_SELF, &self_before));
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        size_t n = 4 << 20;
+        volatile char *p = malloc(n);
+        if (p == NULL)
+            _exit(2);
+        for (size_t i = 0; i < n; i += 4096)
+            p[i] = 1;
+        _exit(p[n - 4096] == 1 ? 0 : 3);
+    }
+    CHECK_EXIT(pid, 0);
+    CHECK_OK(getrusage(RUSAGE_CHILDREN, &kids));
+    CHECK(kids.ru_maxrss >= 4096);
+    CHECK_OK(getrusage(RUSAGE_SELF, &self_after));
+    CHECK(self_after.ru_maxrss < kids.ru_maxrss);
+    CHECK(self_after.ru_maxrss >= self_before.ru_maxrss);
+}

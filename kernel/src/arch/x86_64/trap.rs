@@ -133,7 +133,12 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         let (cr2, vm_fault) = if frame.vector == vector::PAGE_FAULT {
             let cr2 = x86_64::registers::control::Cr2::read_raw();
             match user_page_fault(cr2, frame.error) {
-                Some(Ok(())) => return,
+                Some(Ok(())) => {
+                    // Resolving may have slept (the map's lock, a page's allocation) and given
+                    // the CPU's user slot away.
+                    back_to_user(frame);
+                    return;
+                }
                 Some(Err(e)) => (cr2, Some(e)),
                 None => (cr2, None),
             }
@@ -177,17 +182,25 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             // Then the user scheduler: a round robin the tick asked for, a kernel thread
             // that became runnable, a slot another lwp took (userexit).
             if frame.cs & 3 == 3 {
-                if let Some(lwp) = crate::proc::curlwp() {
-                    x86_64::instructions::interrupts::enable();
-                    if crate::proc::signal::deliverable(lwp) {
-                        crate::proc::signal::deliver(lwp, frame);
-                    }
-                    crate::proc::rseq::return_to_user(lwp, frame);
-                    x86_64::instructions::interrupts::disable();
-                }
+                back_to_user(frame);
             }
         }
         _ => fatal(frame),
+    }
+}
+
+/// The way back to user mode from a trap of a process thread: a signal posted meanwhile is
+/// taken, the user scheduler gets its say (the CPU's user slot back, a round robin, a kernel
+/// thread that became runnable), and an interrupted rseq critical section is aborted.
+/// Called and returns with interrupts disabled.
+fn back_to_user(frame: &mut TrapFrame) {
+    if let Some(lwp) = crate::proc::curlwp() {
+        x86_64::instructions::interrupts::enable();
+        if crate::proc::signal::deliverable(lwp) {
+            crate::proc::signal::deliver(lwp, frame);
+        }
+        crate::proc::rseq::return_to_user(lwp, frame);
+        x86_64::instructions::interrupts::disable();
     }
 }
 

@@ -16,7 +16,10 @@ pub fn getrusage(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let u = match a[0] as i32 {
         RUSAGE_SELF => rusage::process(&l.proc),
         RUSAGE_CHILDREN => rusage::children(&l.proc),
-        RUSAGE_THREAD => rusage::current_thread(),
+        // A thread's ru_maxrss is its process's (the address space is shared).
+        RUSAGE_THREAD => {
+            rusage::Usage { maxrss: rusage::process(&l.proc).maxrss, ..rusage::current_thread() }
+        }
         _ => return Err(EINVAL),
     };
     copyout(a[1], &u.to_linux())?;

@@ -51,6 +51,8 @@ struct Counts {
     tables: u64,
     /// Present leaf entries.
     resident: u64,
+    /// The most `resident` has been (the resident set's high-water mark).
+    peak: u64,
 }
 
 /// One address space's page tables.
@@ -102,7 +104,7 @@ impl UserPmap {
         Some(UserPmap {
             pml4,
             active: AtomicU64::new(0),
-            lock: SpinLock::new(Counts { tables: 0, resident: 0 }),
+            lock: SpinLock::new(Counts { tables: 0, resident: 0, peak: 0 }),
         })
     }
 
@@ -120,6 +122,11 @@ impl UserPmap {
     pub fn counts(&self) -> (u64, u64) {
         let c = self.lock.lock();
         (c.tables, c.resident)
+    }
+
+    /// The most user pages that have been present at once (getrusage's ru_maxrss).
+    pub fn peak_resident(&self) -> u64 {
+        self.lock.lock().peak
     }
 
     /// The leaf entry slot for `va`, allocating missing tables when `alloc` is given.
@@ -154,6 +161,7 @@ impl UserPmap {
             let old = unsafe { slot.replace(new) };
             if old & pte::PRESENT == 0 {
                 c.resident += 1;
+                c.peak = c.peak.max(c.resident);
             }
             old
         };
