@@ -183,10 +183,19 @@ static void stop_continue(void)
 	kill(pid, SIGCONT);
 	r = waitpid(pid, &st, WCONTINUED);
 	printf("continued: waited %d, WIFCONTINUED %d, state %c\n", r == pid, WIFCONTINUED(st), proc_state(pid) == 'T' ? 'T' : 'S');
+	/* Run as PID 1, the child's group is orphaned (its members' parent is PID 1): SIGTSTP
+	 * does nothing there (POSIX and Linux; the suite's signals area has it stopping a
+	 * group that is not orphaned). SIGSTOP stops it all the same. */
 	kill(pid, SIGTSTP);
+	msleep(20);
+	memset(&si, 0, sizeof si);
+	waitid(P_PID, pid, &si, WSTOPPED | WNOHANG);
+	printf("SIGTSTP in an orphaned group: stopped %d, state %c\n", si.si_pid != 0,
+	       proc_state(pid) == 'T' ? 'T' : 'S');
+	kill(pid, SIGSTOP);
 	memset(&si, 0, sizeof si);
 	waitid(P_PID, pid, &si, WSTOPPED);
-	printf("SIGTSTP: waitid code %s status %d\n", si.si_code == CLD_STOPPED ? "CLD_STOPPED" : "other", si.si_status);
+	printf("SIGSTOP: waitid code %s status %d\n", si.si_code == CLD_STOPPED ? "CLD_STOPPED" : "other", si.si_status);
 	/* A stopped process still dies of SIGKILL. */
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);

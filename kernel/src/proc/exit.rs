@@ -47,6 +47,14 @@ pub(super) fn finish(lwp: &Lwp, wstatus: i32) -> ! {
         init_ended(lwp, wstatus);
     }
     p.fd.close_all();
+    // The address space goes now (vmspace_exit), not when the thread is reaped after the
+    // switch away: what its mappings hold (pages, mapped files and through them their
+    // mounts) is released before the parent can reap, as on Linux. Not while another
+    // process still runs on it.
+    let vs = p.vm.lock().upgrade();
+    if let Some(vs) = vs.filter(|vs| !super::tree::vm_shared(p, vs)) {
+        vs.unmap_all();
+    }
     // No timer may fire for a process that is gone.
     super::timers::exit(p);
     super::fork::release_vfork_parent(p);

@@ -337,6 +337,16 @@ pub fn group_in_session(pgid: u32, sid: u32) -> bool {
     })
 }
 
+/// True when a live process other than `p` runs on `vs` (a vfork parent, a CLONE_VM
+/// sibling): `p` leaving must not take the address space down.
+pub fn vm_shared(p: &Proc, vs: &Arc<crate::vm::vmspace::VmSpace>) -> bool {
+    let mine = Arc::downgrade(vs);
+    TREE.lock()
+        .procs
+        .values()
+        .any(|o| o.pid != p.pid && o.zombie.lock().is_none() && o.vm.lock().ptr_eq(&mine))
+}
+
 /// Every process in the table (kill -1 and kill of a group walk it).
 pub fn all() -> alloc::vec::Vec<Arc<Proc>> {
     TREE.lock().procs.values().cloned().collect()

@@ -3,7 +3,9 @@
 //! asked yet), positive (a vnode) or negative (known not to exist). Namespace operations work
 //! on entries ((entry, mount) handles), and keep them exact: a create turns a negative entry
 //! positive, a remove turns a positive one negative, a rename moves the entry (with its
-//! subtree) to its new parent and name.
+//! subtree) to its new parent and name. A removed name's entry leaves its parent
+//! ([`Ncp::unlink`], DragonFly's NCF_DESTROYED) but keeps its vnode for the handles that still
+//! hold it.
 use super::mount::Mount;
 use super::vnode::Vnode;
 use crate::sync::spinlock::SpinLock;
@@ -31,6 +33,11 @@ struct Inner {
     mounted: Option<Arc<Mount>>,
     /// Negative children, capped per directory (cache hysteresis).
     negatives: usize,
+    /// The name was removed: the entry is out of its parent's children.
+    destroyed: bool,
+    /// The parent, held while the entry is destroyed (its parent no longer holds it, so no
+    /// cycle), so `..` and the path walk up still work from a removed directory.
+    held_parent: Option<Arc<Ncp>>,
 }
 
 /// Most negative entries cached under one directory.
@@ -76,6 +83,8 @@ impl Ncp {
                 children: BTreeMap::new(),
                 mounted: None,
                 negatives: 0,
+                destroyed: false,
+                held_parent: None,
             }),
         })
     }
@@ -141,7 +150,7 @@ impl Ncp {
             let was_neg = matches!(i.state, NcState::Negative);
             let is_neg = matches!(s, NcState::Negative);
             i.state = s;
-            if was_neg == is_neg {
+            if was_neg == is_neg || i.destroyed {
                 return;
             }
             (i.parent.upgrade(), is_neg, i.name.clone())
@@ -173,8 +182,38 @@ impl Ncp {
         matches!(self.inner.lock().state, NcState::Negative)
     }
 
+    /// True once the name was removed ([`Ncp::unlink`]).
+    pub fn is_destroyed(&self) -> bool {
+        self.inner.lock().destroyed
+    }
+
+    /// The name was removed (cache_unlink): the entry leaves its parent's children, so the
+    /// next lookup of the name makes a fresh entry, but it keeps its state, a positive entry
+    /// its vnode. Whoever still holds a handle on it (a working directory, an open file)
+    /// keeps reaching what it named, as DragonFly's nchandle plus vnode reference does: a
+    /// removed working directory still opens as `.` and its `..` is the old parent, while
+    /// its filesystem refuses new names in it and listing it (ENOENT).
+    pub fn unlink(self: &Arc<Self>) {
+        let (parent, name, negative) = {
+            let i = self.inner.lock();
+            (i.parent.upgrade(), i.name.clone(), matches!(i.state, NcState::Negative))
+        };
+        if let Some(p) = &parent {
+            let mut pi = p.inner.lock();
+            if pi.children.get(&name).is_some_and(|c| Arc::ptr_eq(c, self)) {
+                pi.children.remove(&name);
+                if negative {
+                    pi.negatives = pi.negatives.saturating_sub(1);
+                }
+            }
+        }
+        let mut i = self.inner.lock();
+        i.destroyed = true;
+        i.held_parent = parent;
+    }
+
     /// Moves this entry under `newparent` as `newname` (cache_rename); whatever entry held
-    /// that name becomes negative and detached.
+    /// that name is unlinked ([`Ncp::unlink`]; unresolved becomes negative).
     pub fn rename_to(self: &Arc<Self>, newparent: &Arc<Ncp>, newname: &[u8]) {
         let (oldparent, oldname) = {
             let i = self.inner.lock();
@@ -186,12 +225,15 @@ impl Ncp {
                 pi.children.remove(&oldname);
             }
         }
-        let displaced = newparent.inner.lock().children.insert(newname.to_vec(), self.clone());
+        let displaced = newparent.inner.lock().children.get(newname).cloned();
         if let Some(d) = displaced.filter(|d| !Arc::ptr_eq(d, self)) {
+            d.unlink();
             let mut di = d.inner.lock();
-            di.state = NcState::Negative;
-            di.parent = Weak::new();
+            if matches!(di.state, NcState::Unresolved) {
+                di.state = NcState::Negative;
+            }
         }
+        newparent.inner.lock().children.insert(newname.to_vec(), self.clone());
         let mut i = self.inner.lock();
         i.name = newname.to_vec();
         i.parent = Arc::downgrade(newparent);

@@ -170,7 +170,7 @@ pub fn remove_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], rmdir: bool) -> 
     } else {
         t.dirv.node.remove(&t.name)?;
     }
-    h.ncp.set_state(NcState::Negative);
+    h.ncp.unlink();
     Ok(())
 }
 
@@ -339,8 +339,8 @@ pub fn reachable_path_of(h: &NcHandle, root: &NcHandle) -> (Vec<u8>, bool) {
         if cur.same(root) {
             break;
         }
-        // A removed name stays in the cache as a negative entry, still linked to its parent.
-        if matches!(cur.ncp.state(), NcState::Negative) {
+        // A removed name's entry is destroyed (or negative), still pointing at its parent.
+        if cur.ncp.is_destroyed() || matches!(cur.ncp.state(), NcState::Negative) {
             deleted = true;
         }
         match cur.ncp.parent() {

@@ -27,6 +27,9 @@ pub trait PagerOps: Send + Sync {
     fn fill(&self, pindex: u64, frame: &Frame) -> Result<(), i32>;
     /// Pages in the file: an access at or beyond is SIGBUS.
     fn size_pages(&self) -> u64;
+    /// A page `fill` made was not kept (a racing fault inserted it first): a pager that
+    /// accounts for the pages it fills undoes that here.
+    fn discard(&self, _pindex: u64) {}
 }
 
 /// Where an object's missing pages come from.
@@ -162,6 +165,18 @@ impl VmObject {
         pindex: u64,
         make: impl FnOnce() -> Result<Frame, FaultError>,
     ) -> Result<u64, FaultError> {
+        self.get_or_insert_or_lose(pindex, make, || {})
+    }
+
+    /// [`VmObject::get_or_insert`], calling `lost` when the frame `make` returned is not
+    /// kept because a racing fault inserted the page first (so a charge `make` took for the
+    /// page can be given back).
+    pub fn get_or_insert_or_lose(
+        &self,
+        pindex: u64,
+        make: impl FnOnce() -> Result<Frame, FaultError>,
+        lost: impl FnOnce(),
+    ) -> Result<u64, FaultError> {
         let mut pages = self.pages.lock();
         if let Some(f) = pages.get(&pindex) {
             return Ok(f.pa());
@@ -171,6 +186,7 @@ impl VmObject {
         // page stays and ours is freed with `frame`).
         let frame = pages.block(make)?;
         if let Some(f) = pages.get(&pindex) {
+            lost();
             return Ok(f.pa());
         }
         let pa = frame.pa();
@@ -193,11 +209,15 @@ impl VmObject {
                     return Err(FaultError::Bus);
                 }
                 let p = p.clone();
-                self.get_or_insert(pindex, || {
-                    let f = alloc()?;
-                    p.fill(pindex, &f).map_err(|_| FaultError::Bus)?;
-                    Ok(f)
-                })
+                self.get_or_insert_or_lose(
+                    pindex,
+                    || {
+                        let f = alloc()?;
+                        p.fill(pindex, &f).map_err(|_| FaultError::Bus)?;
+                        Ok(f)
+                    },
+                    || p.discard(pindex),
+                )
             }
         }
     }

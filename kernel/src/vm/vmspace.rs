@@ -7,7 +7,7 @@
 use super::fault::{fault, Access, FaultError};
 use super::map::{EntryFlags, Inherit, MapEntry, VmMap};
 use super::object::VmObject;
-use super::{page_floor, PAGE};
+use super::{page_floor, PAGE, USER_MAX, USER_MIN};
 use crate::arch::x86_64::pmap::user::{self, UserPmap, UserProt};
 use crate::lwkt::crit::crit;
 use crate::lwkt::globaldata::{mycpu, MAXCPU};
@@ -126,6 +126,14 @@ impl VmSpace {
     pub fn current() -> Option<Arc<VmSpace>> {
         let _c = crit();
         CURRENT[mycpu().cpuid].lock().clone()
+    }
+
+    /// Removes every user mapping (the process is exiting and runs no user code again):
+    /// its pages and what its entries hold go now, the page tables when the last
+    /// reference does.
+    pub fn unmap_all(&self) {
+        let mut map = self.map.exclusive();
+        self.remove_range(&mut map, USER_MIN, USER_MAX);
     }
 
     /// Removes every mapping in `[start, end)` (page aligned): translations first, then the

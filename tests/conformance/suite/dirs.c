@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -286,6 +287,29 @@ CASE(rmdir_cwd_then_create_enoent)
     /* The removed directory still opens but cannot be listed any more. */
     int fd = (int)CHECK_OK(open(".", O_RDONLY | O_DIRECTORY));
     CHECK_ERR(syscall(SYS_getdents64, fd, buf, sizeof buf), ENOENT);
+    CHECK_OK(close(fd));
+}
+
+/* A removed working directory stays the same directory: `..` still leads to its old parent,
+ * and a new directory of the same name is another one. */
+CASE(rmdir_cwd_dotdot_and_recreate)
+{
+    CHECK_OK(mkdir("d", 0755));
+    CHECK_OK(chdir("d"));
+    CHECK_OK(rmdir("../d"));
+    struct stat dead = stat_of(".");
+    CHECK_EQ(dead.st_nlink, 0);
+    CHECK_OK(mkdir("../d", 0755));
+    struct stat fresh = stat_of("../d");
+    CHECK(fresh.st_ino != dead.st_ino);
+    CHECK_EQ(stat_of(".").st_ino, dead.st_ino);
+    CHECK_ERR(open("f", O_WRONLY | O_CREAT, 0644), ENOENT);
+    CHECK_ERR(access("../d/f", F_OK), ENOENT);
+    int fd = (int)CHECK_OK(open(".", O_RDONLY | O_DIRECTORY));
+    CHECK_OK(chdir(".."));
+    CHECK_OK(fchdir(fd));
+    CHECK_EQ(stat_of(".").st_ino, dead.st_ino);
+    CHECK_ERR(mkdir("x", 0755), ENOENT);
     CHECK_OK(close(fd));
 }
 
@@ -759,6 +783,116 @@ static void statfs_tmpfs_magic_body(void)
 CASE(statfs_tmpfs_magic)
 {
     run_unmounting(statfs_tmpfs_magic_body);
+}
+
+/* Free blocks of the mount on "m". */
+static long free_blocks(void)
+{
+    struct statfs s;
+    CHECK_OK(statfs("m", &s));
+    return (long)s.f_bfree;
+}
+
+/* size= caps the pages a tmpfs's files hold: past it a write is ENOSPC (a write that got some
+ * bytes in reports those), and freed pages come back. */
+static void write_tmpfs_size_enospc_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, "size=64k"));
+    CHECK_EQ(free_blocks(), 16);
+    static char buf[20 * 4096];
+    memset(buf, 'x', sizeof buf);
+    int fd = (int)CHECK_OK(open("m/a", O_WRONLY | O_CREAT, 0644));
+    CHECK_EQ(write(fd, buf, 16 * 4096), 16 * 4096);
+    CHECK_EQ(free_blocks(), 0);
+    CHECK_ERR(write(fd, buf, 1), ENOSPC);
+    CHECK_EQ(lseek(fd, 0, SEEK_END), 16 * 4096);
+    /* Rewriting pages the file has needs no new ones. */
+    CHECK_EQ(pwrite(fd, buf, 4096, 4096), 4096);
+    CHECK_OK(ftruncate(fd, 8 * 4096));
+    CHECK_EQ(free_blocks(), 8);
+    int fd2 = (int)CHECK_OK(open("m/b", O_WRONLY | O_CREAT, 0644));
+    CHECK_EQ(write(fd2, buf, 10 * 4096), 8 * 4096);
+    CHECK_ERR(write(fd2, buf, 4096), ENOSPC);
+    CHECK_EQ(free_blocks(), 0);
+    /* Directories take no blocks. */
+    CHECK_OK(mkdir("m/d", 0755));
+    CHECK_OK(close(fd2));
+    CHECK_OK(close(fd));
+    CHECK_OK(unlink("m/a"));
+    CHECK_OK(unlink("m/b"));
+    CHECK_EQ(free_blocks(), 16);
+    CHECK_OK(umount2("m", 0));
+}
+
+CASE(write_tmpfs_size_enospc)
+{
+    run_unmounting(write_tmpfs_size_enospc_body);
+}
+
+/* A shared mapping's fault that needs a page the tmpfs has no room for is SIGBUS. */
+static void mmap_tmpfs_size_sigbus_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, "size=8k"));
+    int fd = (int)CHECK_OK(open("m/f", O_RDWR | O_CREAT, 0644));
+    CHECK_OK(ftruncate(fd, 4 * 4096));
+    char *p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED);
+    p[0] = 1;
+    p[4096] = 2;
+    CHECK_EQ(free_blocks(), 0);
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        p[2 * 4096] = 3;
+        _exit(0);
+    }
+    CHECK_KILLED(pid, SIGBUS);
+    /* The pages it has stay and hold what was stored. */
+    char c;
+    CHECK_EQ(pread(fd, &c, 1, 4096), 1);
+    CHECK_EQ(c, 2);
+    CHECK_OK(munmap(p, 4 * 4096));
+    CHECK_OK(close(fd));
+    CHECK_OK(umount2("m", 0));
+}
+
+CASE(mmap_tmpfs_size_sigbus)
+{
+    run_unmounting(mmap_tmpfs_size_sigbus_body);
+}
+
+/* The size options: suffixes, C number notation, nr_blocks, and a bad value. */
+static void mount_tmpfs_size_options_body(void)
+{
+    struct statfs s;
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, "size=0x10K"));
+    CHECK_OK(statfs("m", &s));
+    CHECK_EQ(s.f_blocks, 4);
+    CHECK_OK(umount2("m", 0));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, "size=5000"));
+    CHECK_OK(statfs("m", &s));
+    CHECK_EQ(s.f_blocks, 2);
+    CHECK_OK(umount2("m", 0));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, "nr_blocks=3,mode=0700"));
+    CHECK_OK(statfs("m", &s));
+    CHECK_EQ(s.f_blocks, 3);
+    CHECK_EQ(s.f_bavail, 3);
+    CHECK_OK(umount2("m", 0));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, "size=1%"));
+    CHECK_OK(statfs("m", &s));
+    CHECK(s.f_blocks > 0);
+    CHECK_OK(umount2("m", 0));
+    CHECK_ERR(mount("none", "m", "tmpfs", 0, "size=1q"), EINVAL);
+    CHECK_ERR(mount("none", "m", "tmpfs", 0, "size="), EINVAL);
+    CHECK_ERR(mount("none", "m", "tmpfs", 0, "size"), EINVAL);
+    CHECK_ERR(mount("none", "m", "tmpfs", 0, "nr_blocks=2%"), EINVAL);
+}
+
+CASE(mount_tmpfs_size_options)
+{
+    run_unmounting(mount_tmpfs_size_options_body);
 }
 
 CASE(statfs_errors)

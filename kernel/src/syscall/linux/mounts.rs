@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 type R = Result<u64, i32>;
 
 /// mount(source, target, fstype, flags, data): root only; new instances of tmpfs (options
-/// mode=, uid=, gid=), proc and devtmpfs (devfs). Of the flags, MS_RDONLY and MS_SILENT (and
+/// mode=, uid=, gid=, size=, nr_blocks=), proc and devtmpfs (devfs). Of the flags, MS_RDONLY and MS_SILENT (and
 /// the old magic in the high half); the others are not there yet: EINVAL rather than a mount
 /// that ignores them.
 pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
@@ -37,7 +37,7 @@ pub fn mount(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let m: Arc<Mount> = match &fstype[..n] {
         b"tmpfs" => {
             let o = TmpfsOptions::parse(&data)?;
-            crate::vfs::tmpfs::mount(source, o.mode, o.uid, o.gid)
+            crate::vfs::tmpfs::mount_sized(source, o.mode, o.uid, o.gid, o.pages)
         }
         b"proc" => crate::vfs::procfs::mount(source),
         b"devtmpfs" => crate::vfs::devfs::mount(source),
@@ -62,17 +62,19 @@ fn mount_source(uaddr: u64) -> Result<Vec<u8>, i32> {
     Ok(buf)
 }
 
-/// tmpfs's mount options: the root directory's mode (octal), owner and group.
+/// tmpfs's mount options: the root directory's mode (octal), owner and group, and the size
+/// limit in pages (None: unlimited, as size=0 says on Linux).
 struct TmpfsOptions {
     mode: u32,
     uid: u32,
     gid: u32,
+    pages: Option<u64>,
 }
 
 impl TmpfsOptions {
     /// Parses "opt=value,..."; an unknown option or a bad number is EINVAL, as on Linux.
     fn parse(data: &[u8]) -> Result<TmpfsOptions, i32> {
-        let mut o = TmpfsOptions { mode: 0o1777, uid: 0, gid: 0 };
+        let mut o = TmpfsOptions { mode: 0o1777, uid: 0, gid: 0, pages: None };
         for opt in data.split(|&c| c == b',').filter(|s| !s.is_empty()) {
             let (key, val) = match opt.iter().position(|&c| c == b'=') {
                 Some(i) => (&opt[..i], &opt[i + 1..]),
@@ -85,11 +87,60 @@ impl TmpfsOptions {
                 b"mode" => o.mode = num(8)? & 0o7777,
                 b"uid" => o.uid = num(10)?,
                 b"gid" => o.gid = num(10)?,
+                // A string parameter may not be empty (fs_param_is_string).
+                b"size" | b"nr_blocks" if val.is_empty() => return Err(EINVAL),
+                b"size" => o.pages = Some(size_pages(val)?).filter(|&p| p != 0),
+                b"nr_blocks" => match memparse(val) {
+                    Some((n, b"")) if n <= i64::MAX as u64 => o.pages = Some(n).filter(|&p| p != 0),
+                    _ => return Err(EINVAL),
+                },
                 _ => return Err(EINVAL),
             }
         }
         Ok(o)
     }
+}
+
+/// tmpfs's size= in pages: bytes with an optional k/m/g/t/p/e suffix, or a percentage of
+/// the machine's memory with `%`; rounded up to whole pages (Linux's shmem_parse_one).
+fn size_pages(val: &[u8]) -> Result<u64, i32> {
+    let bytes = match memparse(val).ok_or(EINVAL)? {
+        (n, b"") => n,
+        (n, b"%") => {
+            let total = crate::mem::phys::page_counts().total;
+            n.checked_mul(4096).and_then(|b| b.checked_mul(total)).ok_or(EINVAL)? / 100
+        }
+        _ => return Err(EINVAL),
+    };
+    Ok(bytes.div_ceil(4096))
+}
+
+/// Linux's memparse: a number in C's notation (0x hex, leading 0 octal, else decimal) and an
+/// optional binary suffix k, m, g, t, p or e (either case); returns it and what follows.
+/// None when it overflows.
+fn memparse(s: &[u8]) -> Option<(u64, &[u8])> {
+    let (radix, digits) = match s {
+        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(|c| c.is_ascii_hexdigit()) => (16, rest),
+        [b'0', rest @ ..] => (8, rest),
+        _ => (10, s),
+    };
+    // No digits is 0, as simple_strtoull has it ("k" is a size of 0).
+    let len = digits.iter().take_while(|c| (**c as char).is_digit(radix)).count();
+    let mut n: u64 = 0;
+    for &c in &digits[..len] {
+        n = n.checked_mul(radix as u64)?.checked_add((c as char).to_digit(radix)? as u64)?;
+    }
+    let rest = &digits[len..];
+    let shift = match rest.first().map(u8::to_ascii_lowercase) {
+        Some(b'k') => 10,
+        Some(b'm') => 20,
+        Some(b'g') => 30,
+        Some(b't') => 40,
+        Some(b'p') => 50,
+        Some(b'e') => 60,
+        _ => return Some((n, rest)),
+    };
+    Some((n.checked_mul(1u64 << shift)?, &rest[1..]))
 }
 
 /// umount2(target, flags): root only; the target must be a mount's root; busy mounts EBUSY
@@ -114,16 +165,22 @@ pub fn umount2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(0)
 }
 
-/// struct statfs for `m`: Linux's magic numbers; tmpfs reports the machine's pages (it has
-/// no size limit of its own); fields a filesystem does not define are 0.
+/// struct statfs for `m`: Linux's magic numbers; a tmpfs mounted with a size reports its
+/// page budget (free: what its files do not hold), one without the machine's pages; fields a
+/// filesystem does not define are 0.
 fn statfs_bytes(m: &Mount) -> [u8; 120] {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     const PROC_SUPER_MAGIC: u64 = 0x9fa0;
     const ST_VALID: u64 = 0x20;
-    let pages = crate::mem::phys::page_counts();
-    let (magic, blocks, free) = match m.fs_name {
-        "proc" => (PROC_SUPER_MAGIC, 0, 0),
-        _ => (TMPFS_MAGIC, pages.total, pages.free),
+    let budget = crate::vfs::tmpfs::budget(m);
+    let limited = budget.as_ref().and_then(|b| Some((b.limit()?, b.used())));
+    let (magic, blocks, free) = match (m.fs_name, limited) {
+        ("proc", _) => (PROC_SUPER_MAGIC, 0, 0),
+        (_, Some((limit, used))) => (TMPFS_MAGIC, limit, limit.saturating_sub(used)),
+        _ => {
+            let pages = crate::mem::phys::page_counts();
+            (TMPFS_MAGIC, pages.total, pages.free)
+        }
     };
     let words: [u64; 15] =
         [magic, 4096, blocks, free, free, 0, 0, m.id & 0xffff_ffff, 255, 4096, ST_VALID, 0, 0, 0, 0];

@@ -2,7 +2,10 @@
 //! so read/write, mmap of the file and exec's page-in all see the same pages. Pages exist
 //! only where written (sparse); reads of holes give zeros. The object's pager knows the
 //! file's size, so a mapping's access past the last page of the file is SIGBUS, and a hole
-//! faults in as a zero page. Allocation failure is ENOSPC, never a panic.
+//! faults in as a zero page. Allocation failure is ENOSPC, never a panic. Every page that
+//! becomes resident in the object is charged to the mount's budget ([`super::budget`]): past
+//! a limited mount's size a write is ENOSPC and a mapping's fault SIGBUS.
+use super::budget::{FilePages, PageBudget};
 use crate::arch::x86_64::pmap::frame::Frame;
 use crate::vm::object::{PagerOps, VmObject};
 use crate::vm::FaultError;
@@ -16,17 +19,26 @@ pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
 /// The pager of a tmpfs file's object: every page the file has lives in the object, so a
 /// missing one inside the file is a hole (the zeroed frame as it is); the size is the file's.
+/// A fault's page is charged here; none left is ENOSPC (the fault's SIGBUS).
 struct HolePager {
     size: Arc<AtomicU64>,
+    pages: Arc<FilePages>,
 }
 
 impl PagerOps for HolePager {
     fn fill(&self, _pindex: u64, _frame: &Frame) -> Result<(), i32> {
+        if !self.pages.charge() {
+            return Err(ENOSPC);
+        }
         Ok(())
     }
 
     fn size_pages(&self) -> u64 {
         self.size.load(Ordering::Relaxed).div_ceil(PAGE as u64)
+    }
+
+    fn discard(&self, _pindex: u64) {
+        self.pages.uncharge(1);
     }
 }
 
@@ -36,17 +48,19 @@ pub struct FileData {
     /// `size` as the pager reads it (updated with it).
     shared_size: Arc<AtomicU64>,
     object: Arc<VmObject>,
-}
-
-impl Default for FileData {
-    fn default() -> Self {
-        let shared_size = Arc::new(AtomicU64::new(0));
-        let object = VmObject::file(Arc::new(HolePager { size: shared_size.clone() }));
-        FileData { size: 0, shared_size, object }
-    }
+    /// The object's pages on the mount's budget.
+    pages: Arc<FilePages>,
 }
 
 impl FileData {
+    /// An empty file whose pages are charged to `budget`.
+    pub fn new(budget: Arc<PageBudget>) -> FileData {
+        let shared_size = Arc::new(AtomicU64::new(0));
+        let pages = FilePages::new(budget);
+        let object = VmObject::file(Arc::new(HolePager { size: shared_size.clone(), pages: pages.clone() }));
+        FileData { size: 0, shared_size, object, pages }
+    }
+
     /// The file size.
     pub fn size(&self) -> u64 {
         self.size
@@ -82,8 +96,8 @@ impl FileData {
         n
     }
 
-    /// Writes at `off`, growing the file; ENOSPC when memory runs out (bytes written so far
-    /// stay), EFBIG past the largest file size.
+    /// Writes at `off`, growing the file; ENOSPC when memory or the mount's budget runs out
+    /// (bytes written so far stay), EFBIG past the largest file size.
     pub fn write(&mut self, off: u64, buf: &[u8]) -> Result<usize, i32> {
         let end = off.checked_add(buf.len() as u64).filter(|&e| e <= MAX_FILE_SIZE).ok_or(EFBIG)?;
         let mut done = 0;
@@ -92,7 +106,20 @@ impl FileData {
             let (idx, in_page) = (pos / PAGE as u64, (pos % PAGE as u64) as usize);
             let chunk = (PAGE - in_page).min(buf.len() - done);
             // Straight into the object: the page may lie past the current end.
-            let made = self.object.get_or_insert(idx, || Frame::zeroed().ok_or(FaultError::OutOfMemory));
+            let pages = &self.pages;
+            let made = self.object.get_or_insert_or_lose(
+                idx,
+                || {
+                    if !pages.charge() {
+                        return Err(FaultError::OutOfMemory);
+                    }
+                    Frame::zeroed().ok_or_else(|| {
+                        pages.uncharge(1);
+                        FaultError::OutOfMemory
+                    })
+                },
+                || pages.uncharge(1),
+            );
             if made.is_err() {
                 if done > 0 {
                     break;
@@ -118,7 +145,8 @@ impl FileData {
             let first_gone = size.div_ceil(PAGE as u64);
             let last = self.size.div_ceil(PAGE as u64);
             if Arc::strong_count(&self.object) == 1 {
-                self.object.free_range(first_gone, last);
+                let freed = self.object.free_range(first_gone, last);
+                self.pages.uncharge(freed);
             } else {
                 let zeros = [0u8; PAGE];
                 for idx in first_gone..last {

@@ -1,4 +1,5 @@
 //! tmpfs nodes: one per file, whatever its type, implementing the vnode operations.
+use super::budget::PageBudget;
 use super::file::FileData;
 use crate::sync::lockmgr::LockMgr;
 use crate::sync::spinlock::SpinLock;
@@ -30,6 +31,9 @@ struct Meta {
 struct Dir {
     entries: BTreeMap<Vec<u8>, Arc<Vnode>>,
     parent_ino: u64,
+    /// Removed (rmdir, or replaced by a rename; Linux's S_DEAD): it may still be open or a
+    /// working directory, but it cannot be listed and nothing new can be linked into it.
+    dead: bool,
 }
 
 enum Data {
@@ -48,10 +52,18 @@ pub struct TmpNode {
     meta: SpinLock<Meta>,
     data: Data,
     mount: Weak<Mount>,
+    /// The mount's page budget, which its regular files charge.
+    budget: Arc<PageBudget>,
 }
 
 impl TmpNode {
-    fn alloc(new: NewNode, data: Data, parent_ino: Option<u64>, mount: Weak<Mount>) -> Arc<TmpNode> {
+    fn alloc(
+        new: NewNode,
+        data: Data,
+        parent_ino: Option<u64>,
+        mount: Weak<Mount>,
+        budget: Arc<PageBudget>,
+    ) -> Arc<TmpNode> {
         let now = Timespec::now();
         let ino = NEXT_INO.fetch_add(1, Ordering::Relaxed);
         let data = match data {
@@ -76,16 +88,22 @@ impl TmpNode {
             }),
             data,
             mount,
+            budget,
         })
     }
 
     fn empty_dir() -> Data {
-        Data::Dir(SpinLock::new(Dir { entries: BTreeMap::new(), parent_ino: 0 }))
+        Data::Dir(SpinLock::new(Dir { entries: BTreeMap::new(), parent_ino: 0, dead: false }))
     }
 
-    /// The root directory of a new mount.
-    pub fn new_root(new: NewNode, mount: Weak<Mount>) -> Arc<TmpNode> {
-        TmpNode::alloc(new, Self::empty_dir(), None, mount)
+    /// The root directory of a new mount whose files charge `budget`.
+    pub fn new_root(new: NewNode, mount: Weak<Mount>, budget: Arc<PageBudget>) -> Arc<TmpNode> {
+        TmpNode::alloc(new, Self::empty_dir(), None, mount, budget)
+    }
+
+    /// The page budget of the mount `v` (a tmpfs node) belongs to.
+    pub fn budget_of(v: &Vnode) -> Option<Arc<PageBudget>> {
+        TmpNode::of(v).map(|n| n.budget.clone())
     }
 
     fn dir(&self) -> Result<&SpinLock<Dir>, i32> {
@@ -125,6 +143,21 @@ fn is_empty_dir(v: &Vnode) -> bool {
         Some(Data::Dir(d)) => d.lock().entries.is_empty(),
         _ => false,
     }
+}
+
+/// Marks a directory just unlinked from its parent as dead.
+fn mark_dead(v: &Vnode) {
+    if let Some(Data::Dir(d)) = TmpNode::of(v).map(|n| &n.data) {
+        d.lock().dead = true;
+    }
+}
+
+/// A directory that may take a new entry: ENOENT once it is dead (Linux's IS_DEADDIR).
+fn alive(d: &Dir) -> Result<(), i32> {
+    if d.dead {
+        return Err(ENOENT);
+    }
+    Ok(())
 }
 
 impl FsNode for TmpNode {
@@ -210,6 +243,7 @@ impl FsNode for TmpNode {
 
     fn readdir(&self, cookie: u64, f: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), i32> {
         let d = self.dir()?.lock();
+        alive(&d)?;
         let mut c = cookie;
         if c == 0 {
             if !f(DirEntry { ino: self.ino, vtype: VType::Dir, name: b".".to_vec(), next: 1 }) {
@@ -248,14 +282,15 @@ impl FsNode for TmpNode {
         let dir = self.dir()?;
         let data = match new.vtype {
             VType::Dir => Self::empty_dir(),
-            VType::Reg => Data::File(LockMgr::new("tmpfs file", FileData::default())),
+            VType::Reg => Data::File(LockMgr::new("tmpfs file", FileData::new(self.budget.clone()))),
             VType::Lnk => return Err(EINVAL),
             _ => Data::Special,
         };
-        let node = TmpNode::alloc(new, data, Some(self.ino), self.mount.clone());
+        let node = TmpNode::alloc(new, data, Some(self.ino), self.mount.clone(), self.budget.clone());
         let v = node.wrap();
         {
             let mut d = dir.lock();
+            alive(&d)?;
             if d.entries.contains_key(name) {
                 return Err(EEXIST);
             }
@@ -271,8 +306,11 @@ impl FsNode for TmpNode {
     fn symlink(&self, name: &[u8], target: &[u8], new: NewNode) -> Result<Arc<Vnode>, i32> {
         let dir = self.dir()?;
         let new = NewNode { vtype: VType::Lnk, perm: 0o777, ..new };
-        let v = TmpNode::alloc(new, Data::Link(target.to_vec()), None, self.mount.clone()).wrap();
+        let v =
+            TmpNode::alloc(new, Data::Link(target.to_vec()), None, self.mount.clone(), self.budget.clone())
+                .wrap();
         let mut d = dir.lock();
+        alive(&d)?;
         if d.entries.contains_key(name) {
             return Err(EEXIST);
         }
@@ -294,6 +332,7 @@ impl FsNode for TmpNode {
             return Err(EMLINK);
         }
         let mut d = self.dir()?.lock();
+        alive(&d)?;
         if d.entries.contains_key(name) {
             return Err(EEXIST);
         }
@@ -330,6 +369,7 @@ impl FsNode for TmpNode {
         }
         let v = d.entries.remove(name).ok_or(ENOENT)?;
         drop(d);
+        mark_dead(&v);
         if let Some(n) = TmpNode::of(&v) {
             n.add_links(-2);
         }
@@ -361,6 +401,7 @@ impl FsNode for TmpNode {
             (a, Some(b))
         };
         let src = a.entries.get(from).cloned().ok_or(ENOENT)?;
+        alive(b_opt.as_deref().unwrap_or(&a))?;
         let existing = match &b_opt {
             Some(b) => b.entries.get(to).cloned(),
             None => a.entries.get(to).cloned(),
@@ -385,6 +426,7 @@ impl FsNode for TmpNode {
         drop(b_opt);
         drop(a);
         if let Some(t) = existing {
+            mark_dead(&t);
             if let Some(n) = TmpNode::of(&t) {
                 n.add_links(if t.is_dir() { -2 } else { -1 });
             }
