@@ -8,6 +8,7 @@ pub(crate) mod file_tests;
 pub mod filedesc;
 pub mod lockf;
 pub mod mount;
+pub(crate) mod mount_tests;
 pub mod namecache;
 pub mod nlookup;
 pub mod open;

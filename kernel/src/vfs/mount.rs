@@ -116,8 +116,9 @@ pub fn mount_on(on: &NcHandle, m: Arc<Mount>) -> Result<(), i32> {
 
 /// Unmounts the filesystem whose root is `root`: EBUSY while anything but the table, its
 /// own root entry and the caller's handle refers to it, or while something is mounted inside.
-/// `detach` (MNT_DETACH) takes a busy mount out of the namespace all the same; what still
-/// refers to it (open files, working directories) keeps it until the last reference goes.
+/// `detach` (MNT_DETACH, Linux's umount_tree) takes the mount and every mount inside it out
+/// of the namespace all the same; what still refers to one of them (open files, working
+/// directories) keeps that one until the last reference goes.
 pub fn unmount(root: NcHandle, detach: bool) -> Result<(), i32> {
     let m = root.mount.clone();
     drop(root);
@@ -126,22 +127,45 @@ pub fn unmount(root: NcHandle, detach: bool) -> Result<(), i32> {
     if pos == 0 {
         return Err(EBUSY);
     }
-    // Expected references: the table, `m` here, and the covered entry's mount mark. Any more
-    // is a namecache handle (a working directory, an open file) somewhere.
-    let expected = 2 + usize::from(m.covered.lock().is_some());
-    let busy = Arc::strong_count(&m) > expected || m.root_ncp.busy();
-    if busy && !detach {
-        return Err(EBUSY);
+    if !detach {
+        // Expected references: the table, `m` here, and the covered entry's mount mark. Any
+        // more is a namecache handle (a working directory, an open file) somewhere.
+        let expected = 2 + usize::from(m.covered.lock().is_some());
+        if Arc::strong_count(&m) > expected || m.root_ncp.busy() {
+            return Err(EBUSY);
+        }
     }
-    table.remove(pos);
+    let tree = take_subtree(&mut table, m);
     drop(table);
-    if let Some(c) = m.covered.lock().take() {
-        c.ncp.set_mounted(None);
+    // Break the links between the mounts (each covered entry's mark holds the mount on it, and
+    // a mount's covered handle holds the mount below), so none keeps another alive.
+    for x in &tree {
+        if let Some(c) = x.covered.lock().take() {
+            c.ncp.set_mounted(None);
+        }
     }
-    if !busy {
-        m.root_ncp.tear_down();
+    for x in tree {
+        // Only `tree` refers to it now, and no entry inside is held: nothing can reach it
+        // any more, so its files go now. Otherwise its last reference frees them.
+        if Arc::strong_count(&x) == 1 && !x.root_ncp.busy() {
+            x.root_ncp.tear_down();
+        }
     }
     Ok(())
+}
+
+/// Removes `m` and every mount inside it (mounted on an entry of `m` or of a mount already
+/// taken) from the table; returns them, `m` first.
+fn take_subtree(table: &mut Vec<Arc<Mount>>, m: Arc<Mount>) -> Vec<Arc<Mount>> {
+    table.retain(|x| !Arc::ptr_eq(x, &m));
+    let mut tree = alloc::vec![m];
+    loop {
+        let inside = |x: &Arc<Mount>| {
+            x.covered.lock().as_ref().is_some_and(|c| tree.iter().any(|t| Arc::ptr_eq(t, &c.mount)))
+        };
+        let Some(pos) = table.iter().position(inside) else { return tree };
+        tree.push(table.remove(pos));
+    }
 }
 
 /// The mounts, for /proc/mounts.

@@ -112,11 +112,12 @@ pub fn open_at(
         if vp.is_dir() && want & access::W != 0 {
             return Err(EISDIR);
         }
-        ctx.cred.check(&vp.getattr(), want)?;
-        // A read-only mount refuses writing its files (a device or FIFO on it is not its data).
+        // A read-only mount refuses writing its files (a device or FIFO on it is not its
+        // data), before the mode bits are looked at (Linux's sb_permission).
         if want & access::W != 0 && matches!(vp.vtype(), VType::Reg | VType::Dir) {
             h.mount.check_writable()?;
         }
+        ctx.cred.check(&vp.getattr(), want)?;
     }
     open_vnode(h, vp, if fresh { flags & !O_TRUNC } else { flags })
 }

@@ -23,8 +23,10 @@ struct Target {
 fn target(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8]) -> Result<Target, i32> {
     let (dir, name, trailing_slash) = nlookup_parent(ctx, at, path)?;
     let dirv = dir.vnode().ok_or(ENOENT)?;
-    ctx.cred.check(&dirv.getattr(), access::W | access::X)?;
+    // A read-only mount is EROFS before the caller's permission is looked at (Linux's
+    // mnt_want_write comes first); search permission was checked by the lookup.
     dir.mount.check_writable()?;
+    ctx.cred.check(&dirv.getattr(), access::W | access::X)?;
     Ok(Target { dir, dirv, name, trailing_slash })
 }
 

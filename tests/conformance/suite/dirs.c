@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 
 #define TMPFS_MAGIC_NR 0x01021994
 
@@ -1014,6 +1015,160 @@ static void umount_errors_body(void)
 CASE(umount_errors)
 {
     run_unmounting(umount_errors_body);
+}
+
+/* Whether /proc/mounts lists a mount point equal to `a` or `b`, or one ending in `tail` (how a
+ * mount left behind in a detached tree would show). */
+static int mounts_list(const char *a, const char *b, const char *tail)
+{
+    static char text[65536];
+    int fd = (int)CHECK_OK(open("/proc/mounts", O_RDONLY));
+    long n = 0, r;
+    while ((r = read(fd, text + n, sizeof text - 1 - (size_t)n)) > 0)
+        n += r;
+    CHECK(r == 0);
+    CHECK_OK(close(fd));
+    text[n] = 0;
+    size_t tl = strlen(tail);
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(line, ' ');
+        if (!sp)
+            continue;
+        char *mp = sp + 1;
+        char *end = strchr(mp, ' ');
+        if (end)
+            *end = 0;
+        size_t ml = strlen(mp);
+        if (!strcmp(mp, a) || !strcmp(mp, b) || (ml >= tl && !strcmp(mp + ml - tl, tail)))
+            return 1;
+    }
+    return 0;
+}
+
+static void umount_detach_takes_submounts_body(void)
+{
+    char cwd[256], top[300], sub[300];
+    CHECK_PTR(getcwd(cwd, sizeof cwd));
+    snprintf(top, sizeof top, "%s/m", cwd);
+    snprintf(sub, sizeof sub, "%s/m/fix2sub", cwd);
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, NULL));
+    CHECK_OK(mkdir("m/fix2sub", 0755));
+    CHECK_OK(mount("none", "m/fix2sub", "tmpfs", 0, NULL));
+    write_file("m/fix2sub/f", "data in the submount");
+    CHECK(mounts_list(top, sub, "/fix2sub"));
+    CHECK_OK(umount2("m", MNT_DETACH));
+    /* The whole tree left the namespace: neither mount is listed, nothing is left to unmount. */
+    CHECK(!mounts_list(top, sub, "/fix2sub"));
+    CHECK(!mounts_list(top, sub, "/fix2sub\\040(deleted)"));
+    CHECK_ERR(access("m/fix2sub", F_OK), ENOENT);
+    CHECK_ERR(umount2("m/fix2sub", 0), ENOENT);
+    CHECK_ERR(umount2("m", 0), EINVAL);
+}
+
+CASE(umount_detach_takes_submounts)
+{
+    run_unmounting(umount_detach_takes_submounts_body);
+}
+
+static void umount_detach_busy_submount_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", 0, NULL));
+    CHECK_OK(mkdir("m/s", 0755));
+    CHECK_OK(mount("none", "m/s", "tmpfs", 0, NULL));
+    write_file("m/s/f", "kept open");
+    int fd = (int)CHECK_OK(open("m/s/f", O_RDONLY));
+    int dfd = (int)CHECK_OK(open("m/s", O_RDONLY | O_DIRECTORY));
+    CHECK_OK(umount2("m", MNT_DETACH));
+    CHECK_ERR(access("m/s", F_OK), ENOENT);
+    /* What was open inside the detached submount still works. */
+    char buf[32] = {0};
+    CHECK_EQ(read(fd, buf, sizeof buf), 9);
+    CHECK_STR(buf, "kept open");
+    CHECK_OK(close(fd));
+    int g = (int)CHECK_OK(openat(dfd, "g", O_WRONLY | O_CREAT, 0644));
+    CHECK_OK(close(g));
+    CHECK_OK(faccessat(dfd, "g", F_OK, 0));
+    CHECK_OK(close(dfd));
+    CHECK_ERR(umount2("m", 0), EINVAL);
+}
+
+CASE(umount_detach_busy_submount)
+{
+    run_unmounting(umount_detach_busy_submount_body);
+}
+
+/* A read-only mount refuses changes with EROFS before it checks the caller's permission. */
+static void mount_readonly_erofs_before_eacces_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", MS_RDONLY, "mode=0555"));
+    AS_USER({
+        CHECK_ERR(open("m/f", O_WRONLY | O_CREAT, 0644), EROFS);
+        CHECK_ERR(creat("m/f", 0644), EROFS);
+        CHECK_ERR(mkdir("m/d", 0755), EROFS);
+        CHECK_ERR(mknod("m/p", S_IFIFO | 0644, 0), EROFS);
+        CHECK_ERR(symlink("x", "m/l"), EROFS);
+        CHECK_ERR(unlink("m/x"), EROFS);
+        CHECK_ERR(rmdir("m/x"), EROFS);
+        CHECK_ERR(open("m", O_WRONLY), EISDIR);
+        CHECK_ERR(chmod("m", 0777), EROFS);
+        CHECK_ERR(chown("m", 65534, 65534), EROFS);
+        CHECK_ERR(utimensat(AT_FDCWD, "m", NULL, 0), EROFS);
+        struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+        CHECK_ERR(utimensat(AT_FDCWD, "m", ts, 0), EROFS);
+        CHECK_ERR(access("m", W_OK), EROFS);
+        CHECK_ERR(faccessat(AT_FDCWD, "m", R_OK | W_OK, AT_EACCESS), EROFS);
+        CHECK_OK(access("m", R_OK | X_OK));
+        CHECK_ERR(truncate("m", 0), EISDIR);
+        int fd = (int)CHECK_OK(open("m", O_RDONLY | O_DIRECTORY));
+        CHECK_ERR(fchmod(fd, 0777), EROFS);
+        CHECK_ERR(futimens(fd, NULL), EROFS);
+        CHECK_OK(close(fd));
+    });
+    CHECK_OK(umount2("m", 0));
+}
+
+CASE(mount_readonly_erofs_before_eacces)
+{
+    run_unmounting(mount_readonly_erofs_before_eacces_body);
+}
+
+/* utimensat and futimens change a file: a read-only mount refuses them, even to root. */
+static void utimensat_readonly_erofs_body(void)
+{
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", MS_RDONLY, NULL));
+    struct stat before = stat_of("m");
+    struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+    CHECK_ERR(utimensat(AT_FDCWD, "m", ts, 0), EROFS);
+    CHECK_ERR(utimensat(AT_FDCWD, "m", NULL, 0), EROFS);
+    CHECK_ERR(utimes("m", NULL), EROFS);
+    int fd = (int)CHECK_OK(open("m", O_RDONLY | O_DIRECTORY));
+    CHECK_ERR(futimens(fd, ts), EROFS);
+    CHECK_ERR(futimens(fd, NULL), EROFS);
+    /* Both times UTIME_OMIT change nothing: a success before the path is even looked at. */
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    CHECK_OK(futimens(fd, omit));
+    CHECK_OK(utimensat(AT_FDCWD, "m", omit, 0));
+    CHECK_OK(utimensat(AT_FDCWD, "missing", omit, 0));
+    /* Invalid times are EINVAL before the read-only mount is. */
+    struct timespec bad[2] = {{0, -5}, {0, 0}};
+    CHECK_ERR(utimensat(AT_FDCWD, "m", bad, 0), EINVAL);
+    CHECK_ERR(access("m", W_OK), EROFS);
+    CHECK_OK(close(fd));
+    struct stat after = stat_of("m");
+    CHECK_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    CHECK_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    CHECK_EQ(after.st_atim.tv_sec, before.st_atim.tv_sec);
+    CHECK_OK(umount2("m", 0));
+}
+
+CASE(utimensat_readonly_erofs)
+{
+    run_unmounting(utimensat_readonly_erofs_body);
 }
 
 static void mount_errors_body(void)

@@ -639,6 +639,8 @@ CASE(truncate_errors)
     write_file("f", "hello");
     CHECK_ERR(truncate("f", -1), EINVAL);
     CHECK_ERR(truncate("missing", 0), ENOENT);
+    /* A negative length is refused before the path is looked at. */
+    CHECK_ERR(truncate("missing", -1), EINVAL);
     CHECK_OK(mkdir("d", 0755));
     CHECK_ERR(truncate("d", 0), EISDIR);
     CHECK_ERR(truncate("f/x", 0), ENOTDIR);

@@ -471,13 +471,27 @@ pub fn faccessat2(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         ctx.cred.uid = ids.ruid;
         ctx.cred.gid = ids.rgid;
     }
-    let attr = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        at_empty_path_attr(l, a[0] as i32)?
+    let (attr, mount) = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        let dirfd = a[0] as i32;
+        let mount = if dirfd == AT_FDCWD {
+            Some(l.proc.cwd.lock().mount.clone())
+        } else {
+            l.proc.fd.get(dirfd)?.nch.as_ref().map(|h| h.mount.clone())
+        };
+        (at_empty_path_attr(l, dirfd)?, mount)
     } else {
         let at = l.proc.fd.at_handle(a[0] as i32, &path)?;
         let h = nlookup(&ctx, at.as_ref(), &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
-        h.vnode().ok_or(ENOENT)?.getattr()
+        (h.vnode().ok_or(ENOENT)?.getattr(), Some(h.mount))
     };
+    // Write access to a file, directory or symlink of a read-only mount is EROFS, before
+    // the mode bits are looked at (Linux's sb_permission); devices and FIFOs are not data.
+    use crate::vfs::vnode::mode::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+    if mode & crate::vfs::cred::access::W != 0 && matches!(attr.mode & S_IFMT, S_IFREG | S_IFDIR | S_IFLNK) {
+        if let Some(m) = &mount {
+            m.check_writable()?;
+        }
+    }
     ctx.cred.check(&attr, mode)?;
     Ok(0)
 }

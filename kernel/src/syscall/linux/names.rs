@@ -83,10 +83,11 @@ fn chmod_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, mode: u32) -> R {
     let v = h.vnode().ok_or(ENOENT)?;
     let cred = l.proc.cred.lock().clone();
     let attr = v.getattr();
+    // EROFS before EPERM: Linux's chmod_common takes write access to the mount first.
+    h.mount.check_writable()?;
     if cred.uid != 0 && attr.uid != cred.uid {
         return Err(EPERM);
     }
-    h.mount.check_writable()?;
     let mut perm = mode & 0o7777;
     if cred.uid != 0 && attr.gid != cred.gid && !cred.groups.contains(&attr.gid) {
         perm &= !mode::S_ISGID;
@@ -118,6 +119,10 @@ pub fn ftruncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 /// truncate(path, len): needs write permission on the file; directories are EISDIR.
 pub fn truncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
+    // A negative length is EINVAL before the path is looked at (Linux's do_sys_truncate).
+    if (a[1] as i64) < 0 {
+        return Err(EINVAL);
+    }
     let path = user_path(a[0])?;
     let ctx = l.proc.ctx();
     let h = nlookup(&ctx, None, &path, true)?;
@@ -127,11 +132,9 @@ pub fn truncate(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
         VType::Reg => {}
         _ => return Err(EINVAL),
     }
-    if (a[1] as i64) < 0 {
-        return Err(EINVAL);
-    }
-    ctx.cred.check(&v.getattr(), crate::vfs::cred::access::W)?;
+    // EROFS before EACCES, as Linux's vfs_truncate.
     h.mount.check_writable()?;
+    ctx.cred.check(&v.getattr(), crate::vfs::cred::access::W)?;
     let _io = v.open.io.exclusive();
     v.node.setattr(&SetAttr { size: Some(a[1]), ..SetAttr::default() })?;
     Ok(0)
@@ -166,6 +169,8 @@ fn chown_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, uid: u32, gid: u32
     let cred = l.proc.cred.lock().clone();
     let attr = v.getattr();
     let keep = u32::MAX;
+    // EROFS before EPERM: Linux's fchownat takes write access to the mount first.
+    h.mount.check_writable()?;
     if cred.uid != 0 {
         let owner_ok = uid == keep || uid == attr.uid;
         let group_ok =
@@ -174,7 +179,6 @@ fn chown_handle(l: &Lwp, h: &crate::vfs::namecache::NcHandle, uid: u32, gid: u32
             return Err(EPERM);
         }
     }
-    h.mount.check_writable()?;
     // A change of owner or group (even by root, even to the same ids) clears a non-directory's
     // set-user-id bit, and its set-group-id bit when group execute makes it one (without
     // group execute S_ISGID means mandatory locking and stays).
@@ -230,12 +234,25 @@ pub fn fchown(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
 
 /// utimensat(dirfd, path, times[2], flags): NULL times or UTIME_NOW set now (owner, root, or
 /// write permission); explicit times need owner or root; UTIME_OMIT leaves a time. A NULL
-/// path works on dirfd itself (as glibc's futimens uses it).
+/// path works on dirfd itself (as glibc's futimens uses it). Linux's order: both times
+/// UTIME_OMIT is a success before anything else is looked at; then the flags, the path, the
+/// times' validity, a read-only mount (EROFS), and permission.
 pub fn utimensat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     use crate::arch::x86_64::copyio::copyin;
     use crate::vfs::vnode::Timespec;
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let mut raw = None;
+    if a[2] != 0 {
+        let mut b = [0u8; 32];
+        copyin(&mut b, a[2])?;
+        let word = |i: usize| i64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        let r = [(word(0), word(1)), (word(2), word(3))];
+        if r[0].1 == UTIME_OMIT && r[1].1 == UTIME_OMIT {
+            return Ok(0);
+        }
+        raw = Some(r);
+    }
     let flags = a[3] as u32;
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(EINVAL);
@@ -251,23 +268,18 @@ pub fn utimensat(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let now = Timespec::now();
     let mut times = [Some(now), Some(now)];
     let mut explicit = false;
-    if a[2] != 0 {
-        let mut b = [0u8; 32];
-        copyin(&mut b, a[2])?;
-        for (i, t) in times.iter_mut().enumerate() {
-            let sec = i64::from_ne_bytes(b[i * 16..i * 16 + 8].try_into().unwrap_or([0; 8]));
-            let nsec = i64::from_ne_bytes(b[i * 16 + 8..i * 16 + 16].try_into().unwrap_or([0; 8]));
-            *t = match nsec {
-                UTIME_NOW => Some(now),
-                UTIME_OMIT => None,
-                n if (0..1_000_000_000).contains(&n) => {
-                    explicit = true;
-                    Some(Timespec { sec, nsec: n })
-                }
-                _ => return Err(EINVAL),
-            };
-        }
+    for (t, (sec, nsec)) in times.iter_mut().zip(raw.unwrap_or([(0, UTIME_NOW); 2])) {
+        *t = match nsec {
+            UTIME_NOW => Some(now),
+            UTIME_OMIT => None,
+            n if (0..1_000_000_000).contains(&n) => {
+                explicit = true;
+                Some(Timespec { sec, nsec: n })
+            }
+            _ => return Err(EINVAL),
+        };
     }
+    h.mount.check_writable()?;
     let cred = l.proc.cred.lock().clone();
     let attr = v.getattr();
     if cred.uid != 0 && attr.uid != cred.uid {
