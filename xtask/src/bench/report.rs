@@ -37,7 +37,9 @@ pub fn table(rows: &[Row], setup: &Setup) -> String {
          from the plain runs only.\n",
         setup.runs, setup.smp, setup.mem
     );
-    s.push_str("| row | unit | Damselfly | Linux | ratio | Damselfly icount | Linux icount | ratio icount |\n");
+    s.push_str(
+        "| row | unit | Damselfly | Linux | ratio | Damselfly icount | Linux icount | ratio icount |\n",
+    );
     s.push_str("|---|---|--:|--:|--:|--:|--:|--:|\n");
     for r in rows {
         let [(d, l, q), (di, li, qi)] = r.modes;
@@ -108,7 +110,13 @@ pub fn json(rows: &[Row], series: &[[Series; 2]; 2], setup: &Setup) -> String {
     }
     s.push_str("\n  },\n  \"rows\": [");
     for (i, r) in rows.iter().enumerate() {
-        let _ = write!(s, "{}\n    {{\"name\": {}, \"unit\": {}", if i > 0 { "," } else { "" }, json_str(&r.name), json_str(&r.unit));
+        let _ = write!(
+            s,
+            "{}\n    {{\"name\": {}, \"unit\": {}",
+            if i > 0 { "," } else { "" },
+            json_str(&r.name),
+            json_str(&r.unit)
+        );
         for (m, mode) in MODES.iter().enumerate() {
             let (d, l, q) = r.modes[m];
             let _ = write!(
@@ -140,7 +148,8 @@ pub fn readme_section(table: &str, setup: &Setup) -> String {
 /// `## Layout` (at the end when there is none).
 pub fn splice_readme(readme: &str, section: &str) -> String {
     let section = format!("{}\n", section.trim_end());
-    let starts = |at: usize| readme[at..].starts_with("## ") && (at == 0 || readme.as_bytes()[at - 1] == b'\n');
+    let starts =
+        |at: usize| readme[at..].starts_with("## ") && (at == 0 || readme.as_bytes()[at - 1] == b'\n');
     let heading = |from: usize| (from..readme.len()).find(|&i| readme.is_char_boundary(i) && starts(i));
     let own = readme.find(&format!("\n{SECTION}\n")).map(|i| i + 1);
     match own {
@@ -167,7 +176,11 @@ mod tests {
     }
 
     fn row() -> Row {
-        Row { name: "null_syscall".into(), unit: "ns".into(), modes: [(Some(150.0), Some(300.0), Some(0.5)), (None, None, None)] }
+        Row {
+            name: "null_syscall".into(),
+            unit: "ns".into(),
+            modes: [(Some(150.0), Some(300.0), Some(0.5)), (None, None, None)],
+        }
     }
 
     #[test]

@@ -35,7 +35,13 @@ pub fn chart(rows: &[Row]) -> String {
     }
     for (i, r) in rows.iter().enumerate() {
         let y = TOP + ROW_H * i as f64;
-        let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, LABEL_W - 6.0, y + 14.0, escape(&r.name));
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            LABEL_W - 6.0,
+            y + 14.0,
+            escape(&r.name)
+        );
         for (m, color) in COLORS.iter().enumerate() {
             let Some(q) = r.modes[m].2 else { continue };
             let by = y + 2.0 + BAR_H * m as f64;
@@ -44,7 +50,8 @@ pub fn chart(rows: &[Row]) -> String {
                 r#"<rect x="{LABEL_W}" y="{by}" width="{:.1}" height="{BAR_H}" fill="{color}"/>"#,
                 x(q) - LABEL_W
             );
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{}" font-size="9">{q:.2}</text>"#, x(q) + 3.0, by + 8.0);
+            let _ =
+                writeln!(s, r#"<text x="{:.1}" y="{}" font-size="9">{q:.2}</text>"#, x(q) + 3.0, by + 8.0);
         }
     }
     let bottom = TOP + ROW_H * rows.len() as f64;
