@@ -20,6 +20,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes a pipe holds (Linux's default of 16 pages).
 pub const PIPE_SIZE: usize = 65536;
+/// The most bytes a read copies out of the ring in one piece (a buffer of this size is
+/// allocated per read, never under the pipe's lock).
+const READ_PIECE: usize = 16 * 1024;
 /// The most F_SETPIPE_SZ grants (Linux's default /proc/sys/fs/pipe-max-size).
 pub const PIPE_MAX_SIZE: usize = 1 << 20;
 
@@ -197,56 +200,71 @@ impl Pipe {
     /// Reads what is buffered (at most `buf.len()`); 0 at end of file. Blocks while the pipe
     /// is empty and a writer remains, unless `nonblock` (EAGAIN).
     pub fn read(&self, buf: &mut [u8], nonblock: bool) -> Result<usize, i32> {
-        self.read_with(buf.len(), nonblock, |data| {
-            buf[..data.len()].copy_from_slice(data);
+        self.read_with(buf.len(), nonblock, |at, data| {
+            buf[at..at + data.len()].copy_from_slice(data);
             Ok(())
         })
     }
 
-    /// Like [`Pipe::read`], handing the (at most `max`) bytes to `deliver`, which may fail
-    /// (a copyout to a bad user buffer): then nothing is consumed and its error returned, as
-    /// Linux's pipe_read leaves a buffer it could not copy out. Readers take turns
-    /// (`reader`, Linux's pipe mutex) so the bytes delivered are the ones consumed.
+    /// Like [`Pipe::read`], handing the (at most `max`) bytes to `deliver` in pieces of at
+    /// most [`READ_PIECE`] bytes, each with its offset in the read. `deliver` may fail (a
+    /// copyout to a bad user buffer): that piece stays queued, and the call returns the
+    /// bytes delivered before it, or the error when there were none, as Linux's pipe_read.
+    /// Readers take turns (`reader`, Linux's pipe mutex) so the bytes delivered are the
+    /// ones consumed. No allocation happens under the pipe's spinlock.
     pub fn read_with(
         &self,
         max: usize,
         nonblock: bool,
-        deliver: impl FnOnce(&[u8]) -> Result<(), i32>,
+        mut deliver: impl FnMut(usize, &[u8]) -> Result<(), i32>,
     ) -> Result<usize, i32> {
         if max == 0 {
             return Ok(0);
         }
+        let mut piece = Vec::new();
+        piece.try_reserve_exact(max.min(READ_PIECE)).map_err(|_| ENOMEM)?;
         loop {
             let turn = self.reader.exclusive();
             let s = self.st.lock();
             if s.len > 0 {
-                let n = max.min(s.len);
-                let mut out = Vec::new();
-                out.try_reserve_exact(n).map_err(|_| ENOMEM)?;
-                let (cap, rpos) = (s.buf.len(), s.rpos);
-                let first = n.min(cap - rpos);
-                out.extend_from_slice(&s.buf[rpos..rpos + first]);
-                out.extend_from_slice(&s.buf[..n - first]);
+                let total = max.min(s.len);
                 drop(s);
-                // Writers only append and set_size keeps the order: the first n bytes
-                // stay these until this reader consumes them.
-                deliver(&out)?;
-                let mut s = self.st.lock();
-                let cap = s.buf.len();
-                s.rpos = (s.rpos + n) % cap;
-                s.len -= n;
-                if s.len == 0 {
-                    // Start over at the front: keeps records from wrapping needlessly.
-                    s.rpos = 0;
+                let mut done = 0;
+                while done < total {
+                    let n = (total - done).min(READ_PIECE);
+                    piece.clear();
+                    {
+                        // Writers only append and set_size keeps the order: the first bytes
+                        // stay these until this reader consumes them.
+                        let s = self.st.lock();
+                        let (cap, rpos) = (s.buf.len(), s.rpos);
+                        let first = n.min(cap - rpos);
+                        piece.extend_from_slice(&s.buf[rpos..rpos + first]);
+                        piece.extend_from_slice(&s.buf[..n - first]);
+                    }
+                    if let Err(e) = deliver(done, &piece) {
+                        if done == 0 {
+                            return Err(e);
+                        }
+                        break;
+                    }
+                    let mut s = self.st.lock();
+                    let cap = s.buf.len();
+                    s.rpos = (s.rpos + n) % cap;
+                    s.len -= n;
+                    if s.len == 0 {
+                        // Start over at the front: keeps records from wrapping needlessly.
+                        s.rpos = 0;
+                    }
+                    done += n;
                 }
-                let wake = core::mem::replace(&mut s.want_w, false);
-                drop(s);
+                let wake = core::mem::replace(&mut self.st.lock().want_w, false);
                 drop(turn);
                 if wake {
                     wakeup(self.wident());
                 }
                 self.knotes.post(POLLOUT | POLLWRNORM);
-                return Ok(n);
+                return Ok(done);
             }
             if s.writers == 0 {
                 return Ok(0);

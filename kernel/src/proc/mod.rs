@@ -10,6 +10,7 @@ pub mod exit;
 pub mod fork;
 pub mod futex;
 pub mod init;
+pub mod killable;
 pub mod ktimer;
 pub mod lwp;
 pub mod oom;
@@ -159,10 +160,13 @@ fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
     const RLIMIT_CORE: usize = 4;
     const RLIMIT_NICE: usize = 13;
     const RLIMIT_RTPRIO: usize = 14;
+    const RLIMIT_MEMLOCK: usize = 8;
     r[RLIMIT_STACK] = (8 << 20, RLIM_INFINITY);
     // Linux starts init with no core files (and none are written here).
     r[RLIMIT_CORE] = (0, RLIM_INFINITY);
     r[RLIMIT_NOFILE] = (1024, 4096);
+    // Linux's MLOCK_LIMIT since 5.16: 8 MiB may be locked without privilege.
+    r[RLIMIT_MEMLOCK] = (8 << 20, 8 << 20);
     // As Linux: without privilege, no niceness below 0 and no real-time priority.
     r[RLIMIT_NICE] = (0, 0);
     r[RLIMIT_RTPRIO] = (0, 0);

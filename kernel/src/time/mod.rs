@@ -19,9 +19,10 @@ pub fn nanotime() -> u64 {
     tsc::nanotime()
 }
 
-/// Wall-clock time: nanoseconds since the Unix epoch (the RTC at boot plus nanotime).
+/// Wall-clock time: nanoseconds since the Unix epoch (the RTC at boot plus nanotime),
+/// saturating rather than wrapping however far the clock was set.
 pub fn realtime() -> u64 {
-    BOOT_WALL_NS.load(Ordering::Relaxed) + nanotime()
+    BOOT_WALL_NS.load(Ordering::Relaxed).saturating_add(nanotime())
 }
 
 /// What [`realtime`] reads ahead of [`nanotime`] (the wall clock at nanotime 0), ns.

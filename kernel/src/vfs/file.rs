@@ -172,6 +172,15 @@ impl File {
         self.ofd_locked.store(true, Ordering::Release);
     }
 
+    /// Linux's rw_verify_area for a transfer of `count` bytes at `off`: EINVAL on a file
+    /// with offsets when the transfer would end past the largest offset (i64::MAX).
+    pub fn verify_area(&self, off: u64, count: usize) -> Result<(), i32> {
+        if self.unseekable() {
+            return Ok(());
+        }
+        verify_area(off, count)
+    }
+
     /// No offsets: a pipe or an anonymous file (ESPIPE).
     fn unseekable(&self) -> bool {
         matches!(self.backing, Backing::Pipe { .. } | Backing::Anon(_))
@@ -213,6 +222,7 @@ impl File {
             Backing::Vnode => {
                 let vp = self.vnode()?;
                 let mut off = self.offset.exclusive();
+                verify_area(*off, buf.len())?;
                 let _io = vp.open.io.shared();
                 let n = vp.node.read(*off, buf)?;
                 *off += n as u64;
@@ -223,12 +233,13 @@ impl File {
 
     /// write(2): at the offset (at the end with O_APPEND, atomically), advancing it.
     pub fn write(&self, buf: &[u8]) -> Result<usize, i32> {
-        self.write_within(buf, u64::MAX)
+        self.write_within(buf, &mut FsizeLimit::new(u64::MAX))
     }
 
     /// write(2) under a file size limit (RLIMIT_FSIZE): a write to a regular file stops at
-    /// `fsize`, and one starting at or past it fails with EFBIG (the caller raises SIGXFSZ).
-    pub fn write_within(&self, buf: &[u8], fsize: u64) -> Result<usize, i32> {
+    /// the limit, and one starting at or past it fails with EFBIG and marks the limit hit
+    /// (the caller raises SIGXFSZ). EINVAL when the write would end past the largest offset.
+    pub fn write_within(&self, buf: &[u8], limit: &mut FsizeLimit) -> Result<usize, i32> {
         if !self.writable() {
             return Err(EBADF);
         }
@@ -245,10 +256,11 @@ impl File {
                 let vp = self.vnode()?;
                 let mut off = self.offset.exclusive();
                 let _io = vp.open.io.exclusive();
+                verify_area(*off, buf.len())?;
                 if self.flags() & O_APPEND != 0 {
                     *off = vp.getattr().size;
                 }
-                let buf = within_fsize(vp, *off, buf, fsize)?;
+                let buf = within_fsize(vp, *off, buf, limit)?;
                 let n = vp.node.write(*off, buf)?;
                 *off += n as u64;
                 Ok(n)
@@ -279,11 +291,11 @@ impl File {
     /// pwrite(2): at `off`, leaving the offset alone. As on Linux, a file opened O_APPEND
     /// appends whatever `off` says.
     pub fn pwrite(&self, buf: &[u8], off: i64) -> Result<usize, i32> {
-        self.pwrite_within(buf, off, u64::MAX)
+        self.pwrite_within(buf, off, &mut FsizeLimit::new(u64::MAX))
     }
 
     /// pwrite(2) under a file size limit, as `write_within`.
-    pub fn pwrite_within(&self, buf: &[u8], off: i64, fsize: u64) -> Result<usize, i32> {
+    pub fn pwrite_within(&self, buf: &[u8], off: i64, limit: &mut FsizeLimit) -> Result<usize, i32> {
         if !self.writable() {
             return Err(EBADF);
         }
@@ -297,7 +309,7 @@ impl File {
                 let vp = self.vnode()?;
                 let _io = vp.open.io.exclusive();
                 let at = if self.flags() & O_APPEND != 0 { vp.getattr().size } else { off as u64 };
-                vp.node.write(at, within_fsize(vp, at, buf, fsize)?)
+                vp.node.write(at, within_fsize(vp, at, buf, limit)?)
             }
         }
     }
@@ -466,16 +478,41 @@ pub(super) fn open_vnode(nch: NcHandle, vp: Arc<Vnode>, flags: u32) -> Result<Ar
     Ok(File::new(Some(nch), Some(vp), backing, flags))
 }
 
+/// A write's file size limit (RLIMIT_FSIZE, u64::MAX for none) and whether the write ran
+/// into it: only that EFBIG raises SIGXFSZ, not one from the file system's own maximum.
+pub struct FsizeLimit {
+    /// The largest size, bytes.
+    pub max: u64,
+    /// A write started at or past `max` and failed with EFBIG.
+    pub hit: bool,
+}
+
+impl FsizeLimit {
+    /// The limit `max`, not hit yet.
+    pub fn new(max: u64) -> Self {
+        FsizeLimit { max, hit: false }
+    }
+}
+
+/// EINVAL when `count` bytes at `off` would end past the largest offset (i64::MAX).
+fn verify_area(off: u64, count: usize) -> Result<(), i32> {
+    match off.checked_add(count as u64) {
+        Some(end) if end <= i64::MAX as u64 => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
 /// The part of `buf` a write at `off` may put in a regular file under the size limit
-/// `fsize` (Linux's generic_write_check_limits); EFBIG when none of it fits. Writes of
-/// nothing and to other file types are not limited.
-fn within_fsize<'a>(vp: &Vnode, off: u64, buf: &'a [u8], fsize: u64) -> Result<&'a [u8], i32> {
-    if fsize == u64::MAX || buf.is_empty() || vp.vtype() != VType::Reg {
+/// (Linux's generic_write_check_limits); EFBIG, and the limit marked hit, when none of it
+/// fits. Writes of nothing and to other file types are not limited.
+fn within_fsize<'a>(vp: &Vnode, off: u64, buf: &'a [u8], limit: &mut FsizeLimit) -> Result<&'a [u8], i32> {
+    if limit.max == u64::MAX || buf.is_empty() || vp.vtype() != VType::Reg {
         return Ok(buf);
     }
-    if off >= fsize {
+    if off >= limit.max {
+        limit.hit = true;
         return Err(EFBIG);
     }
-    let room = usize::try_from(fsize - off).unwrap_or(usize::MAX);
+    let room = usize::try_from(limit.max - off).unwrap_or(usize::MAX);
     Ok(&buf[..buf.len().min(room)])
 }

@@ -2,7 +2,6 @@
 //! vm_mmap.c with Linux semantics, man 2 of each). The syscall layer passes the user's raw
 //! arguments; every one is checked here and a bad one is an errno (Linux numbering), never a
 //! panic.
-use super::fault::{fault, Access};
 use super::map::{EntryFlags, Inherit, MapEntry, VmMap};
 use super::object::VmObject;
 use super::vmspace::VmSpace;
@@ -154,7 +153,9 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
     });
     drop(map);
     if flags & (MAP_POPULATE | MAP_LOCKED) != 0 && flags & MAP_NONBLOCK == 0 {
-        populate(vs, start, start + len, prot);
+        // Failures are ignored, as Linux does; a thread being killed stops early and never
+        // sees the result.
+        let _ = super::residency::populate(vs, start, start + len);
     }
     Ok(start)
 }
@@ -162,21 +163,6 @@ pub fn mmap(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64, source: Ma
 /// mmap of anonymous memory: [`mmap`] with [`MapSource::Anonymous`].
 pub fn mmap_anon(vs: &VmSpace, addr: u64, len: u64, prot: u64, flags: u64) -> Result<u64, i32> {
     mmap(vs, addr, len, prot, flags | MAP_ANONYMOUS, MapSource::Anonymous)
-}
-
-/// Faults `[start, end)` in (MAP_POPULATE); failures are ignored, as Linux does.
-fn populate(vs: &VmSpace, start: u64, end: u64, prot: Prot) {
-    if prot.is_empty() {
-        return;
-    }
-    let access = if prot.contains(Prot::WRITE) { Access::Write } else { Access::Read };
-    let mut va = start;
-    while va < end {
-        if fault(vs, va, access, false).is_err() {
-            return;
-        }
-        va += PAGE;
-    }
 }
 
 /// munmap: removes every mapping in the range (holes are fine). EINVAL for an unaligned

@@ -158,6 +158,20 @@ impl VmObject {
         }
     }
 
+    /// Marks `out[i] = 1` for each page `first + i` this object or one down its chain holds
+    /// (mincore's answer for a run of pages), leaving the other bytes alone. Walks only the
+    /// pages present, so a large empty range costs nothing.
+    pub fn mark_resident(self: &Arc<Self>, first: u64, out: &mut [u8]) {
+        let end = first.saturating_add(out.len() as u64);
+        let mut cur = Some(self.clone());
+        while let Some(obj) = cur {
+            for (&k, _) in obj.pages.lock().range(first..end) {
+                out[(k - first) as usize] = 1;
+            }
+            cur = obj.backing();
+        }
+    }
+
     /// Page `pindex` of this object, made resident by `make` if missing (under the token, so
     /// two faults never insert twice). `make` returns the new frame or the fault error.
     pub fn get_or_insert(

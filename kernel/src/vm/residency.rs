@@ -6,12 +6,11 @@
 //! So mlock's work is faulting the range in and marking the entries LOCKED (which mincore,
 //! msync's EBUSY and the RLIMIT_MEMLOCK accounting see), and msync has nothing to write:
 //! it checks its arguments and the range as Linux does.
-use super::fault::{fault, Access};
+use super::fault::{fault, Access, FaultError};
 use super::map::EntryFlags;
 use super::vmspace::VmSpace;
 use super::{page_ceil, page_floor, Prot, PAGE, USER_MAX};
 use abi::errno::{EBUSY, EINVAL, ENOMEM};
-use alloc::vec::Vec;
 
 /// msync flags.
 pub const MS_ASYNC: u64 = 1;
@@ -22,32 +21,33 @@ pub const MS_SYNC: u64 = 4;
 /// mlock2's only flag: lock pages as they fault in instead of now.
 pub const MLOCK_ONFAULT: u64 = 1;
 
-/// mincore: one byte per page of `[addr, addr+len)`, bit 0 set when the page is in memory
-/// (in the entry's object or down its copy-on-write chain, as Linux reports a page in its
-/// page tables or its file's cache). EINVAL for an unaligned address, ENOMEM beyond the
-/// user range. A hole ends the answer early: the caller stores what came before it and
-/// fails with ENOMEM, as Linux does (`Err` when the hole is at the start).
-pub fn mincore(vs: &VmSpace, addr: u64, len: u64) -> Result<(Vec<u8>, bool), i32> {
+/// Most pages mincore answers for in one batch (Linux's: one page of vector at a time, the
+/// map lock dropped in between).
+pub const MINCORE_BATCH: usize = 4096;
+
+/// mincore's argument check: the number of pages `[addr, addr+len)` covers. EINVAL for an
+/// unaligned address, ENOMEM when the range wraps or leaves the user range.
+pub fn mincore_pages(addr: u64, len: u64) -> Result<u64, i32> {
     if !addr.is_multiple_of(PAGE) {
         return Err(EINVAL);
     }
-    let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|e| *e <= USER_MAX).ok_or(ENOMEM)?;
+    let pages = len.div_ceil(PAGE);
+    addr.checked_add(len).filter(|e| *e <= USER_MAX).ok_or(ENOMEM)?;
+    Ok(pages)
+}
+
+/// One batch of mincore: a byte per page from `addr` (page aligned) into `out`, bit 0 set
+/// when the page is in memory (in the entry's object or down its copy-on-write chain, as
+/// Linux reports a page in its page tables or its file's cache). Stops at the end of the
+/// entry holding `addr`, returning the pages answered; ENOMEM when `addr` is not mapped.
+pub fn mincore_batch(vs: &VmSpace, addr: u64, out: &mut [u8]) -> Result<usize, i32> {
     let map = vs.map.shared();
-    let mut vec = Vec::new();
-    let mut va = addr;
-    while va < end {
-        let Some(e) = map.lookup(va) else { break };
-        let top = e.object.clone();
-        let stop = e.end.min(end);
-        while va < stop {
-            vec.push(u8::from(top.find(e.pindex(va)).is_some()));
-            va += PAGE;
-        }
-    }
-    if vec.is_empty() && addr < end {
-        return Err(ENOMEM);
-    }
-    Ok((vec, va < end))
+    let e = map.lookup(addr).ok_or(ENOMEM)?;
+    let n = (((e.end - addr) / PAGE) as usize).min(out.len());
+    let out = &mut out[..n];
+    out.fill(0);
+    e.object.mark_resident(e.pindex(addr), out);
+    Ok(n)
 }
 
 /// The pages of `[start, end)` (page aligned) that LOCKED entries do not cover yet, and the
@@ -106,7 +106,25 @@ pub fn mlock(
     }
     set_locked(vs, start, end, true);
     if !onfault {
-        populate(vs, start, end);
+        populate(vs, start, end)?;
+    }
+    Ok(())
+}
+
+/// Whether a new mapping of `len` bytes may be created locked (mmap's MAP_LOCKED, Linux's
+/// can_do_mlock and mlock_future_check): without CAP_IPC_LOCK (`privileged`), EPERM when
+/// RLIMIT_MEMLOCK (`limit`, bytes) is 0 and EAGAIN when the pages already locked and the
+/// new ones go over it.
+pub fn may_map_locked(vs: &VmSpace, len: u64, limit: u64, privileged: bool) -> Result<(), i32> {
+    if privileged {
+        return Ok(());
+    }
+    if limit == 0 {
+        return Err(abi::errno::EPERM);
+    }
+    let (_, held) = locked_pages(vs, 0, 0);
+    if len.div_ceil(PAGE).saturating_add(held) > limit / PAGE {
+        return Err(abi::errno::EAGAIN);
     }
     Ok(())
 }
@@ -130,20 +148,52 @@ fn set_locked(vs: &VmSpace, start: u64, end: u64, on: bool) {
     }
 }
 
-/// Faults in every accessible page of `[start, end)`, for writing where the entry allows
-/// it (breaking copy-on-write now, as Linux's mlock populates writable private mappings).
-/// Pages an entry forbids (PROT_NONE) or a file does not have (past its end) are skipped.
-fn populate(vs: &VmSpace, start: u64, end: u64) {
+/// Pages faulted in between two [`checkpoint`](crate::proc::killable::checkpoint)s.
+const POPULATE_BATCH: u64 = 256;
+
+/// Faults in every accessible page of `[start, end)`, entry by entry, for writing where the
+/// entry allows it (breaking copy-on-write now, as Linux's mlock and MAP_POPULATE do for
+/// writable private mappings). Entries that forbid access (PROT_NONE) and holes are
+/// skipped whole; a page a file does not have (past its end) is skipped. Stops when memory
+/// runs out. Other threads get turns along the way; EINTR when the caller is being killed.
+pub fn populate(vs: &VmSpace, start: u64, end: u64) -> Result<(), i32> {
     let mut va = start;
+    let mut since_checkpoint = 0;
     while va < end {
-        let prot = vs.map.shared().lookup(va).map(|e| e.prot);
-        match prot {
-            Some(p) if p.contains(Prot::WRITE) => drop(fault(vs, va, Access::Write, false)),
-            Some(p) if !p.is_empty() => drop(fault(vs, va, Access::Read, false)),
-            _ => {}
+        // The entry at (or after) `va`, looked at under the map lock, which is not held
+        // while faulting: the map may change meanwhile, and a fault then just fails.
+        let (stop, access) = {
+            let map = vs.map.shared();
+            let Some(e) = map.lookup(va).or_else(|| map.next_after(va)).filter(|e| e.start < end) else {
+                return Ok(());
+            };
+            va = va.max(e.start);
+            let access = if e.prot.contains(Prot::WRITE) {
+                Some(Access::Write)
+            } else if e.prot.is_empty() {
+                None
+            } else {
+                Some(Access::Read)
+            };
+            (e.end.min(end), access)
+        };
+        let Some(access) = access else {
+            va = stop;
+            continue;
+        };
+        while va < stop {
+            if fault(vs, va, access, false) == Err(FaultError::OutOfMemory) {
+                return Ok(());
+            }
+            va += PAGE;
+            since_checkpoint += 1;
+            if since_checkpoint == POPULATE_BATCH {
+                since_checkpoint = 0;
+                crate::proc::killable::checkpoint()?;
+            }
         }
-        va += PAGE;
     }
+    Ok(())
 }
 
 /// msync: EINVAL for an unknown flag, an unaligned address or both MS_ASYNC and MS_SYNC;

@@ -472,6 +472,53 @@ CASE(preadv_pwritev_at_offset)
     check_content("f", "012ABC6789");
 }
 
+/* A positioned transfer ending past INT64_MAX is EINVAL before anything happens (Linux's
+ * rw_verify_area), with no SIGXFSZ: that signal is for writes RLIMIT_FSIZE refuses. */
+CASE(pwrite_pread_past_max_offset_einval)
+{
+    write_file("f", "hello");
+    int fd = (int)CHECK_OK(open("f", O_RDWR));
+    CHECK_ERR(pwrite(fd, "ab", 2, INT64_MAX), EINVAL);
+    CHECK_ERR(pwrite(fd, "ab", 2, INT64_MAX - 1), EINVAL);
+    char b[2];
+    CHECK_ERR(pread(fd, b, 2, INT64_MAX), EINVAL);
+    CHECK_EQ(pread(fd, b, 1, INT64_MAX - 1), 0);
+    struct iovec v = {"ab", 2};
+    CHECK_ERR(pwritev(fd, &v, 1, INT64_MAX), EINVAL);
+    sigset_t pending;
+    CHECK_OK(sigpending(&pending));
+    CHECK(!sigismember(&pending, SIGXFSZ));
+    CHECK_OK(close(fd));
+    check_content("f", "hello");
+}
+
+/* One iovec far larger than any kernel chunk moves whole, both ways. */
+CASE(preadv_pwritev_large_iovec_whole)
+{
+    const size_t n = 3 << 20;
+    unsigned char *w = CHECK_PTR(malloc(n)), *r = CHECK_PTR(malloc(n));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (unsigned char)(i * 7 + i / 4096);
+    int fd = (int)CHECK_OK(open("f", O_RDWR | O_CREAT | O_TRUNC, 0644));
+    struct iovec wv = {w, n};
+    CHECK_EQ(pwritev(fd, &wv, 1, 0), (long)n);
+    struct stat st;
+    CHECK_OK(fstat(fd, &st));
+    CHECK_EQ(st.st_size, (long)n);
+    memset(r, 0, n);
+    struct iovec rv = {r, n};
+    CHECK_EQ(preadv(fd, &rv, 1, 0), (long)n);
+    CHECK_MEM(r, w, n);
+    memset(r, 0, n);
+    CHECK_EQ(pread(fd, r, n, 0), (long)n);
+    CHECK_MEM(r, w, n);
+    CHECK_EQ(pwrite(fd, w, n, (off_t)n), (long)n);
+    CHECK_EQ(lseek(fd, 0, SEEK_END), (long)(2 * n));
+    CHECK_OK(close(fd));
+    free(w);
+    free(r);
+}
+
 CASE(preadv_pwritev_errors)
 {
     write_file("f", "hello");

@@ -673,6 +673,39 @@ CASE(mincore_errors)
     CHECK_ERR(mincore(q, PG, vec), ENOMEM);
 }
 
+/* A large PROT_NONE reservation (4M pages, answered in many batches): every page reads 0
+ * except the two made resident, one at a batch boundary and the last. */
+CASE(mincore_large_reservation)
+{
+    const size_t len = 1UL << 34, pages = len / PG;
+    char *p = map_anon((long)len, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
+    CHECK_OK(mprotect(p + 4096 * PG, PG, PROT_READ | PROT_WRITE));
+    CHECK_OK(mprotect(p + len - PG, PG, PROT_READ | PROT_WRITE));
+    p[4096 * PG] = 1;
+    p[len - PG] = 1;
+    unsigned char *vec = (unsigned char *)map_rw((long)pages);
+    memset(vec, 0xff, pages);
+    CHECK_OK(mincore(p, len, vec));
+    for (size_t i = 0; i < pages; i++)
+        if (vec[i] != (i == 4096 || i == pages - 1))
+            FAIL("vec[%zu] = %d", i, vec[i]);
+}
+
+/* mincore over a terabyte with a one-page vector: the first batch fits, the next one
+ * faults, so the call fails with EFAULT (no giant buffer, no endless loop). */
+CASE(mincore_huge_range_short_vector_efault)
+{
+    char *p = map_anon(1L << 40, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
+    unsigned char *vec = (unsigned char *)map_rw(2 * PG);
+    CHECK_OK(munmap(vec + PG, PG));
+    memset(vec, 0xff, PG);
+    CHECK_ERR(mincore(p, 1UL << 40, vec), EFAULT);
+    for (long i = 0; i < PG; i++)
+        CHECK_EQ(vec[i], 0);
+    /* A vector that would run past the user range is EFAULT before any work. */
+    CHECK_ERR(syscall(SYS_mincore, p, 1UL << 40, (void *)0x7ffffffe0000UL), EFAULT);
+}
+
 /* ---- mlock ---- */
 
 CASE(mlock_munlock)
@@ -701,4 +734,46 @@ CASE(mlock_eperm_without_limit)
     CHECK_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
     drop_privileges();
     CHECK_ERR(mlock(p, PG), EPERM);
+}
+
+/* Without CAP_IPC_LOCK, locking past RLIMIT_MEMLOCK fails: mlock with ENOMEM, a MAP_LOCKED
+ * mmap with EAGAIN (Linux's mlock_future_check); what is already locked counts. */
+CASE(mlock_map_locked_over_rlimit_as_user)
+{
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        struct rlimit rl = {2 * PG, 2 * PG};
+        CHECK_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+        drop_privileges();
+        char *p = map_rw(4 * PG);
+        CHECK_ERR(mlock(p, 4 * PG), ENOMEM);
+        CHECK_OK(mlock(p, 2 * PG));
+        CHECK_ERR(mlock(p + 2 * PG, PG), ENOMEM);
+        /* Relocking what is locked adds nothing. */
+        CHECK_OK(mlock(p, 2 * PG));
+        CHECK_MAP_ERR(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0), EAGAIN);
+        CHECK_OK(munlock(p, 2 * PG));
+        CHECK_MAP_ERR(mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0), EAGAIN);
+        char *q = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+        CHECK(q != MAP_FAILED);
+        CHECK_ERR(mlock(p, PG), ENOMEM);
+        _exit(0);
+    }
+    CHECK_EXIT(pid, 0);
+}
+
+/* A zero RLIMIT_MEMLOCK forbids MAP_LOCKED outright without the capability (EPERM; by
+ * syscall(), since musl's mmap turns an anonymous mapping's EPERM into ENOMEM). */
+CASE(mmap_map_locked_eperm_without_limit)
+{
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        struct rlimit rl = {0, 0};
+        CHECK_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+        drop_privileges();
+        CHECK_ERR(syscall(SYS_mmap, NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0),
+                  EPERM);
+        _exit(0);
+    }
+    CHECK_EXIT(pid, 0);
 }

@@ -593,3 +593,19 @@ CASE(fifo_writer_sigpipe_after_reader_closes)
     signal(SIGPIPE, SIG_IGN);
     CHECK_ERR(write(w, "x", 1), EPIPE);
 }
+
+/* A read as large as a full 1 MiB pipe takes all of it at once, in order. */
+CASE(pipe_read_whole_large_buffer)
+{
+    int p[2];
+    CHECK_OK(pipe2(p, O_NONBLOCK));
+    CHECK_EQ(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+    const size_t n = 1 << 20;
+    unsigned char *w = CHECK_PTR(malloc(n)), *r = CHECK_PTR(malloc(n));
+    for (size_t i = 0; i < n; i++)
+        w[i] = (unsigned char)(i * 13 + i / 4096);
+    CHECK_EQ(write(p[1], w, n), (long)n);
+    CHECK_EQ(read(p[0], r, n), (long)n);
+    CHECK_MEM(r, w, n);
+    CHECK_ERR(read(p[0], r, 1), EAGAIN);
+}

@@ -190,6 +190,28 @@ CASE(clock_settime_einval)
     CHECK_ERR(clock_settime(CLOCK_REALTIME, &bad), EINVAL);
 }
 
+/* Linux refuses a wall clock at or past TIME_SETTOD_SEC_MAX (KTIME_SEC_MAX less 30 years)
+ * so that it can never overflow; the check comes before the privilege check. Nothing is
+ * set, so nothing needs restoring. */
+CASE(clock_settime_einval_past_settod_max)
+{
+    const long long settod_max = 9223372036LL - 30LL * 365 * 86400;
+    long long before = now_ns(CLOCK_REALTIME);
+    struct timespec huge = {(time_t)0x7fffffffffffffffLL, 0};
+    CHECK_ERR(clock_settime(CLOCK_REALTIME, &huge), EINVAL);
+    struct timespec edge = {(time_t)settod_max, 0};
+    CHECK_ERR(clock_settime(CLOCK_REALTIME, &edge), EINVAL);
+    long long after = now_ns(CLOCK_REALTIME);
+    CHECK(after >= before && after - before < 5 * NS);
+    pid_t pid = case_fork();
+    if (pid == 0) {
+        drop_privileges();
+        CHECK_ERR(clock_settime(CLOCK_REALTIME, &huge), EINVAL);
+        _exit(0);
+    }
+    CHECK_EXIT(pid, 0);
+}
+
 CASE(clock_settime_efault)
 {
     CHECK_ERR(syscall(SYS_clock_settime, CLOCK_REALTIME, BAD_PTR), EFAULT);

@@ -2,6 +2,7 @@
 use crate::arch::x86_64::copyio::{copyin, copyinstr, copyout};
 use crate::arch::x86_64::trap::TrapFrame;
 use crate::proc::Lwp;
+use crate::vfs::file::FsizeLimit;
 use crate::vfs::nlookup::{nlookup, PATH_MAX};
 use crate::vfs::ops;
 use crate::vfs::vnode::{Attr, VType};
@@ -35,7 +36,9 @@ pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let (addr, len) = (a[1], a[2] as usize);
     if let (Some(pipe), true) = (f.pipe(), f.readable()) {
         // Copied out before it is consumed: a bad buffer leaves the data queued.
-        return pipe.read_with(len, f.nonblock(), |data| copyout(addr, data)).map(|n| n as u64);
+        return pipe
+            .read_with(len, f.nonblock(), |at, data| copyout(addr + at as u64, data))
+            .map(|n| n as u64);
     }
     let mut done = 0usize;
     let mut buf = vec![0u8; len.min(CHUNK)];
@@ -65,12 +68,13 @@ fn fsize_limit(l: &Lwp) -> u64 {
     l.proc.rlimits.lock()[RLIMIT_FSIZE].0
 }
 
-/// A failed write's signal: SIGPIPE for a pipe nobody reads, SIGXFSZ for a write past the
-/// file size limit, both to the writing thread. Returns the error.
-fn write_failed(l: &Arc<Lwp>, e: i32) -> i32 {
+/// A failed write's signal: SIGPIPE for a pipe nobody reads, SIGXFSZ for a write the file
+/// size limit refused (`limit.hit`; not an EFBIG from the file system's own maximum), both
+/// to the writing thread. Returns the error.
+fn write_failed(l: &Arc<Lwp>, e: i32, limit: &FsizeLimit) -> i32 {
     let sig = match e {
         EPIPE => crate::proc::signal::SIGPIPE,
-        EFBIG => crate::proc::signal::SIGXFSZ,
+        EFBIG if limit.hit => crate::proc::signal::SIGXFSZ,
         _ => return e,
     };
     let info = crate::proc::signal::SigInfo { pid: l.proc.pid, ..crate::proc::signal::SigInfo::default() };
@@ -80,16 +84,16 @@ fn write_failed(l: &Arc<Lwp>, e: i32) -> i32 {
 
 pub fn write(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
-    let fsize = fsize_limit(l);
+    let mut limit = FsizeLimit::new(fsize_limit(l));
     let (addr, len) = (a[1], a[2] as usize);
     let mut done = 0usize;
     let mut buf = vec![0u8; len.min(CHUNK)];
     while done < len {
         let want = (len - done).min(CHUNK);
         copyin(&mut buf[..want], addr + done as u64)?;
-        let n = match f.write_within(&buf[..want], fsize) {
+        let n = match f.write_within(&buf[..want], &mut limit) {
             Ok(n) => n,
-            Err(e) if done == 0 => return Err(write_failed(l, e)),
+            Err(e) if done == 0 => return Err(write_failed(l, e, &limit)),
             Err(_) => break,
         };
         done += n;
@@ -149,21 +153,58 @@ pub fn writev(l: &Arc<Lwp>, t: &mut TrapFrame, a: [u64; 6]) -> R {
     vectored(l, t, a, write)
 }
 
+/// pread64(fd, buf, count, pos): the whole count in chunks at consecutive offsets, stopping
+/// at a short one; an error after some bytes moved reports the bytes. EINVAL when the
+/// transfer would end past the largest offset (Linux's rw_verify_area).
 pub fn pread64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
-    let len = (a[2] as usize).min(CHUNK * 16);
-    let mut buf = vec![0u8; len];
-    let n = f.pread(&mut buf, a[3] as i64)?;
-    copyout(a[1], &buf[..n])?;
-    Ok(n as u64)
+    let (addr, len, pos) = (a[1], a[2] as usize, a[3] as i64);
+    if pos >= 0 && f.readable() {
+        f.verify_area(pos as u64, len)?;
+    }
+    let mut done = 0usize;
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    loop {
+        let want = (len - done).min(CHUNK);
+        let n = match f.pread(&mut buf[..want], pos.saturating_add(done as i64)) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        copyout(addr + done as u64, &buf[..n])?;
+        done += n;
+        if n < want || done == len {
+            break;
+        }
+    }
+    Ok(done as u64)
 }
 
+/// pwrite64(fd, buf, count, pos): as pread64, under the file size limit (SIGXFSZ when the
+/// limit refuses the write).
 pub fn pwrite64(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd_arg(a[0]))?;
-    let len = (a[2] as usize).min(CHUNK * 16);
-    let mut buf = vec![0u8; len];
-    copyin(&mut buf, a[1])?;
-    Ok(f.pwrite_within(&buf, a[3] as i64, fsize_limit(l)).map_err(|e| write_failed(l, e))? as u64)
+    let (addr, len, pos) = (a[1], a[2] as usize, a[3] as i64);
+    if pos >= 0 && f.writable() {
+        f.verify_area(pos as u64, len)?;
+    }
+    let mut limit = FsizeLimit::new(fsize_limit(l));
+    let mut done = 0usize;
+    let mut buf = vec![0u8; len.min(CHUNK)];
+    loop {
+        let want = (len - done).min(CHUNK);
+        copyin(&mut buf[..want], addr + done as u64)?;
+        let n = match f.pwrite_within(&buf[..want], pos.saturating_add(done as i64), &mut limit) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(write_failed(l, e, &limit)),
+            Err(_) => break,
+        };
+        done += n;
+        if n < want || done == len {
+            break;
+        }
+    }
+    Ok(done as u64)
 }
 
 /// preadv(fd, iov, iovcnt, pos_l, pos_h): readv at offset pos_l (the whole of it on 64-bit),

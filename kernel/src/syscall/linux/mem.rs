@@ -15,8 +15,14 @@ fn vs() -> Arc<VmSpace> {
     crate::lwkt::sched::curthread().user().expect("memory call outside a process").vmspace()
 }
 
+/// mmap(addr, len, prot, flags, fd, off). A MAP_LOCKED mapping counts against
+/// RLIMIT_MEMLOCK first (EPERM with a zero limit, EAGAIN over it, as Linux's do_mmap).
 pub fn mmap(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    if flags & MAP_LOCKED != 0 && len != 0 {
+        let (limit, privileged) = lock_rights(l);
+        residency::may_map_locked(&vs(), len, limit, privileged)?;
+    }
     if flags & MAP_ANONYMOUS != 0 {
         return vmm::mmap(&vs(), addr, len, prot, flags, MapSource::Anonymous);
     }
@@ -65,16 +71,31 @@ pub fn brk(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(vmm::brk(&vs(), a[0]))
 }
 
-/// mincore(addr, len, vec): a byte per page, bit 0 when the page is in memory. The bytes
-/// before a hole are stored before the ENOMEM, as Linux does.
+/// mincore(addr, len, vec): a byte per page, bit 0 when the page is in memory. Answered in
+/// batches of at most [`residency::MINCORE_BATCH`] pages, each copied out at its place in
+/// `vec` before the next, as Linux does: a hole fails with ENOMEM after the bytes before it
+/// are stored, a bad vector with EFAULT after the batches that fit. A thread being killed
+/// stops between batches.
 pub fn mincore(_: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
-    let (vec, hole) = residency::mincore(&vs(), a[0], a[1])?;
-    copyout(a[2], &vec)?;
-    if hole {
-        Err(ENOMEM)
-    } else {
-        Ok(0)
+    let (addr, vec) = (a[0], a[2]);
+    let pages = residency::mincore_pages(addr, a[1])?;
+    // Linux's access_ok on the vector: all of it must lie in the user range.
+    if vec.checked_add(pages).is_none_or(|e| e > crate::vm::USER_MAX) {
+        return Err(EFAULT);
     }
+    let vs = vs();
+    let mut buf = alloc::vec![0u8; residency::MINCORE_BATCH];
+    let mut done = 0u64;
+    while done < pages {
+        if done > 0 {
+            crate::proc::killable::checkpoint()?;
+        }
+        let want = (pages - done).min(buf.len() as u64) as usize;
+        let n = residency::mincore_batch(&vs, addr + done * crate::vm::PAGE, &mut buf[..want])?;
+        copyout(vec + done, &buf[..n])?;
+        done += n as u64;
+    }
+    Ok(0)
 }
 
 /// Linux's RLIMIT_MEMLOCK index.

@@ -55,15 +55,23 @@ pub fn clock_getres(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     Ok(0)
 }
 
+/// The first second the wall clock cannot be set to (Linux's TIME_SETTOD_SEC_MAX: the
+/// largest ktime_t in seconds less 30 years of uptime, so the clock never overflows).
+const SETTOD_SEC_MAX: u64 = i64::MAX as u64 / 1_000_000_000 - 30 * 365 * 86_400;
+
 /// clock_settime(clock, tp): only CLOCK_REALTIME can be set, and only with CAP_SYS_TIME
 /// (here: effective uid root), EPERM otherwise. The CPU clocks are EPERM for everyone;
-/// every other clock EINVAL before `tp` is read, as Linux checks.
+/// every other clock EINVAL before `tp` is read, as Linux checks. A time at or past
+/// [`SETTOD_SEC_MAX`] is EINVAL before the privilege check (Linux's timespec64_valid_settod).
 pub fn clock_settime(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let cpu_clock = super::cpuclock::decode(l, a[0])?.is_some();
     if a[0] as u32 as u64 != CLOCK_REALTIME && !cpu_clock {
         return Err(EINVAL);
     }
     let ns = read_timespec(a[1])?;
+    if !cpu_clock && ns / 1_000_000_000 >= SETTOD_SEC_MAX {
+        return Err(EINVAL);
+    }
     if cpu_clock || l.proc.cred.lock().uid != 0 {
         return Err(EPERM);
     }
