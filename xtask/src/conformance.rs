@@ -49,7 +49,7 @@ fn c_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// True when `out` is missing or older than `src`, than the header `extra` (if any) or than
 /// the xtask binary (which holds the compiler flags).
-fn stale(src: &Path, extra: Option<&Path>, out: &Path) -> bool {
+pub fn stale(src: &Path, extra: Option<&Path>, out: &Path) -> bool {
     let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
     let xtask = std::env::current_exe().ok().and_then(|p| mtime(&p));
     let header = extra.and_then(mtime);
@@ -59,7 +59,8 @@ fn stale(src: &Path, extra: Option<&Path>, out: &Path) -> bool {
     }
 }
 
-fn compile(cc: &str, src: &Path, out: &Path) -> Result<()> {
+/// Compiles `src` into `out` with `cc` and the suite's flags.
+pub fn compile(cc: &str, src: &Path, out: &Path) -> Result<()> {
     let status = Command::new(cc)
         .args(CFLAGS)
         .arg("-o")

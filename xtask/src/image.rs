@@ -31,6 +31,7 @@ pub fn build_all() -> Result<()> {
     let kernel_path = build_components()?;
     let kernel = fs::read(&kernel_path).map_err(|e| format!("{}: {e}", kernel_path.display()))?;
     let mut programs = conformance::build()?;
+    programs.push(crate::bench::program()?);
     programs.push(busybox());
     for variant in Image::ALL {
         let staging = paths::image_dir().join(variant.name());

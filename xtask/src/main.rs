@@ -2,6 +2,7 @@
 //!
 //! Arguments are parsed by hand: there are few, and a dependency would cost more than it saves.
 
+mod bench;
 mod boottime;
 mod cargo_build;
 mod conformance;
@@ -41,6 +42,10 @@ commands:
                                           kernel in the same QEMU, or the host) and Damselfly,
                                           side by side
   gdb [--smp N] [--mem SIZE] [-- ARGS]    boot paused with a gdb stub on :1234
+  bench [--runs N]                        the benchmark program on Damselfly and Linux in the
+                                          same QEMU, N boots each (default 3), plainly and
+                                          under -icount: table, target/bench/{bench.json,ratios.svg}
+                                          and the README's table
   boottime [--runs N]                     time QEMU start to kernel banner (median of N)
   syscalls                                syscall coverage per ABI, from the lists in abi/";
 
@@ -200,6 +205,12 @@ fn dispatch(cmd: &str, rest: &[String]) -> Result<ExitCode> {
             deps::ensure()?;
             image::build_all()?;
             gdb::run(&qemu::Boot::normal(o.smp, &o.mem, &o.kernel_args.join(" "))).map(verdict)
+        }
+        "bench" => {
+            let runs = if rest.is_empty() { 3 } else { parse(rest, &["--runs"])?.runs };
+            deps::ensure()?;
+            image::build_all()?;
+            bench::run(runs).map(verdict)
         }
         "boottime" => {
             let o = parse(rest, &["--runs"])?;

@@ -36,6 +36,10 @@ pub struct Boot {
     pub smp: u32,
     pub mem: String,
     pub cmdline: String,
+    /// QEMU's instruction-count mode (`-icount shift=0,sleep=off`: the guest's clock advances
+    /// 1 ns per instruction and skips idle time), which needs single-threaded TCG. The
+    /// benchmarks use it as a noise-free second opinion.
+    pub icount: bool,
 }
 
 impl Boot {
@@ -52,6 +56,7 @@ impl Boot {
             smp,
             mem: mem.into(),
             cmdline: cmdline.into(),
+            icount: false,
         }
     }
 
@@ -59,7 +64,13 @@ impl Boot {
     /// Ctrl-A X quits; `gdb` adds the stub on :1234 and starts the CPUs stopped.
     pub fn command(&self, interactive: bool, gdb: bool) -> Command {
         let mut c = Command::new("qemu-system-x86_64");
-        c.args(["-machine", "q35", "-accel", "tcg", "-cpu", "max"]);
+        c.args(["-machine", "q35"]);
+        if self.icount {
+            c.args(["-accel", "tcg,thread=single", "-icount", "shift=0,sleep=off"]);
+        } else {
+            c.args(["-accel", "tcg"]);
+        }
+        c.args(["-cpu", "max"]);
         c.args(["-m", &self.mem, "-smp", &self.smp.to_string()]);
         c.args(["-nodefaults", "-no-reboot", "-display", "none"]);
         c.args(["-serial", if interactive { "mon:stdio" } else { "stdio" }]);

@@ -52,7 +52,14 @@ pub fn run(r: &ProgramRun) -> Result<u8> {
     let cmdline = cmdline(r.kernel_words, r.program)?;
     preflight(&files, &r.program[0])?;
     let image = image::build_with_files(&files)?;
-    let boot = Boot { kernel: crate::paths::loader_elf(), image, smp: r.smp, mem: r.mem.into(), cmdline };
+    let boot = Boot {
+        kernel: crate::paths::loader_elf(),
+        image,
+        smp: r.smp,
+        mem: r.mem.into(),
+        cmdline,
+        icount: false,
+    };
     eprintln!("xtask: kernel command line: {}", boot.cmdline);
     let (status, serial) = qemu::run_teed(&boot)?;
     init::decode(&serial, status).map(init::InitEnd::shell_status)
