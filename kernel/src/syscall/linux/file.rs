@@ -27,6 +27,21 @@ pub fn user_path(addr: u64) -> Result<Vec<u8>, i32> {
     Ok(buf)
 }
 
+/// Transfers of at most this many bytes bounce through the kernel stack rather than a heap
+/// buffer: the common small read or write then allocates nothing.
+const SMALL: usize = 256;
+
+/// The bounce buffer of a `len`-byte transfer: `small` when it fits, else a heap buffer of
+/// up to [`CHUNK`] bytes kept in `heap`.
+fn bounce<'a>(len: usize, small: &'a mut [u8; SMALL], heap: &'a mut Vec<u8>) -> &'a mut [u8] {
+    if len <= SMALL {
+        &mut small[..len]
+    } else {
+        *heap = vec![0u8; len.min(CHUNK)];
+        heap
+    }
+}
+
 fn fd_arg(v: u64) -> i32 {
     v as i32
 }
@@ -41,7 +56,8 @@ pub fn read(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
             .map(|n| n as u64);
     }
     let mut done = 0usize;
-    let mut buf = vec![0u8; len.min(CHUNK)];
+    let (mut small, mut heap) = ([0u8; SMALL], Vec::new());
+    let buf = bounce(len, &mut small, &mut heap);
     while done < len {
         let want = (len - done).min(CHUNK);
         let n = match f.read(&mut buf[..want]) {
@@ -87,7 +103,8 @@ pub fn write(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let mut limit = FsizeLimit::new(fsize_limit(l));
     let (addr, len) = (a[1], a[2] as usize);
     let mut done = 0usize;
-    let mut buf = vec![0u8; len.min(CHUNK)];
+    let (mut small, mut heap) = ([0u8; SMALL], Vec::new());
+    let buf = bounce(len, &mut small, &mut heap);
     while done < len {
         let want = (len - done).min(CHUNK);
         copyin(&mut buf[..want], addr + done as u64)?;
