@@ -81,6 +81,8 @@ extern "C" fn kmain(boot_info_phys: u64) -> ! {
     if let Some(pattern) = env.ktest {
         ktest::run(pattern);
     }
+    // Nothing reads the root image any more: the root tmpfs holds its files.
+    vfs::rootfs::release_image(bi);
     if let Some(path) = env.init {
         proc::init::start(path, env.init_args);
     }

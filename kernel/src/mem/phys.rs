@@ -392,6 +392,25 @@ pub fn free(pa: u64) {
     }
 }
 
+/// Gives back the frames of the boot-reserved `range` that no other reserved range touches
+/// (the root image, once the root filesystem holds copies of its files, as Linux frees the
+/// initramfs after unpacking it). The caller guarantees nothing reads the range any more.
+/// Returns how many frames went back to the free lists.
+pub fn release_reserved(bi: &BootInfo, range: PhysRange) -> u64 {
+    let pages = pages();
+    let mut freed = 0;
+    for pfn in frames(range, false, pages.len() as u64) {
+        let frame = PhysRange::new(pfn * PAGE, PAGE);
+        let shared = reserved_ranges(bi).filter(|r| *r != range).any(|r| r.overlaps(&frame));
+        let p = &pages[pfn as usize];
+        if !shared && p.has(pg::RAM) && p.has(pg::ALLOCATED) {
+            free(pfn * PAGE);
+            freed += 1;
+        }
+    }
+    freed
+}
+
 /// Page counts for /proc/meminfo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageCounts {

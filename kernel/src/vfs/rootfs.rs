@@ -11,6 +11,7 @@ use abi::boot::{BootInfo, DIRECT_MAP_BASE};
 use abi::cpio::{self, Entry};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// A device number as Linux's 64-bit `dev_t` encodes major and minor (glibc's makedev).
 pub const fn makedev(major: u32, minor: u32) -> u64 {
@@ -18,15 +19,31 @@ pub const fn makedev(major: u32, minor: u32) -> u64 {
     ((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff)
 }
 
-/// The root image's bytes (through the direct map).
+/// Set once the root image's pages went back to the allocator ([`release_image`]).
+static RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// The root image's bytes (through the direct map); empty once released.
 pub fn image(bi: &BootInfo) -> &'static [u8] {
     let r = bi.root_image;
-    if r.is_empty() {
+    if r.is_empty() || RELEASED.load(Ordering::Acquire) {
         return &[];
     }
     // SAFETY: the loader reported this range as the root image, the physical allocator keeps
-    // it reserved, and the direct map covers all RAM; nothing writes it.
+    // it reserved until `release_image`, which runs after the last reader (the unpacking and
+    // the boot-time tests) is done; the direct map covers all RAM; nothing writes it.
     unsafe { core::slice::from_raw_parts((DIRECT_MAP_BASE + r.start) as *const u8, r.len() as usize) }
+}
+
+/// Gives the root image's pages back to the allocator: the root tmpfs holds copies of its
+/// files, so keeping the archive (tens of MiB) would only cost memory, as Linux frees the
+/// initramfs after unpacking it. Called once, at the end of boot, after the in-kernel tests
+/// (one compares the root with the image) and before PID 1 starts.
+pub fn release_image(bi: &BootInfo) {
+    if bi.root_image.is_empty() || RELEASED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let pages = crate::mem::phys::release_reserved(bi, bi.root_image);
+    log::info!("rootfs: the root image's {} pages released", pages);
 }
 
 fn vtype_of(mode: u32) -> Option<VType> {
