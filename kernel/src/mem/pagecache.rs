@@ -54,7 +54,10 @@ pub(super) fn alloc() -> Option<u32> {
     let c = unsafe { slot.cache.get() };
     if c.n == 0 {
         let mut batch = [0u32; BATCH];
-        let got = phys::alloc_global_batch(&mut batch);
+        // One of the batch leaves at once (below): the cache holds the rest.
+        let got = phys::alloc_global_batch(&mut batch, |got| {
+            slot.count.store(got.saturating_sub(1) as u64, Ordering::Relaxed)
+        });
         for &pfn in &batch[..got] {
             if let Some(p) = phys::page(pfn.into()) {
                 p.set(pg::CACHED);
@@ -87,7 +90,10 @@ pub(super) fn free(pfn: u32) -> bool {
     // SAFETY: as in alloc.
     let c = unsafe { slot.cache.get() };
     if c.n == CAP {
-        phys::free_global_batch(&c.pfns[CAP - BATCH..]);
+        // The page being freed joins the cache below.
+        phys::free_global_batch(&c.pfns[CAP - BATCH..], || {
+            slot.count.store((CAP - BATCH + 1) as u64, Ordering::Relaxed)
+        });
         c.n -= BATCH;
         slot.refills.fetch_add(1, Ordering::Relaxed);
     }
@@ -109,7 +115,7 @@ pub fn drain_local() {
     let slot = &CACHES[mycpu().cpuid];
     // SAFETY: as in alloc.
     let c = unsafe { slot.cache.get() };
-    phys::free_global_batch(&c.pfns[..c.n]);
+    phys::free_global_batch(&c.pfns[..c.n], || slot.count.store(0, Ordering::Relaxed));
     c.n = 0;
     slot.count.store(0, Ordering::Relaxed);
 }

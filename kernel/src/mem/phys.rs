@@ -305,7 +305,11 @@ pub fn init(bi: &BootInfo) {
 }
 
 /// Takes one page from the global lists (the page cache's refill and the early path).
-pub(super) fn alloc_global_batch(out: &mut [u32]) -> usize {
+///
+/// `settle(n)` runs with the lists' lock still held: the page cache sets its count there, so
+/// the pages move between the lists and the cache in one step and a [`page_counts`]
+/// snapshot (taken under the lock) never sees a batch in both places or in neither.
+pub(super) fn alloc_global_batch(out: &mut [u32], settle: impl FnOnce(usize)) -> usize {
     let mut l = lock();
     let mut n = 0;
     while n < out.len() {
@@ -317,16 +321,19 @@ pub(super) fn alloc_global_batch(out: &mut [u32]) -> usize {
             None => break,
         }
     }
+    settle(n);
     n
 }
 
-/// Returns pages to the global lists (the page cache's drain).
-pub(super) fn free_global_batch(pfns: &[u32]) {
+/// Returns pages to the global lists (the page cache's drain); `settle` runs under the
+/// lists' lock, as in [`alloc_global_batch`].
+pub(super) fn free_global_batch(pfns: &[u32], settle: impl FnOnce()) {
     let mut l = lock();
     for &pfn in pfns {
         pfn_page(pfn).clear(pg::CACHED);
         l.g.free(pfn, 0);
     }
+    settle();
 }
 
 /// Allocates one page; returns its physical address. The page comes out wired once.
@@ -335,7 +342,7 @@ pub fn alloc() -> Option<u64> {
         Some(pfn) => pfn,
         None => {
             let mut one = [0];
-            if alloc_global_batch(&mut one) == 0 {
+            if alloc_global_batch(&mut one, |_| {}) == 0 {
                 return None;
             }
             one[0]
@@ -424,13 +431,14 @@ pub struct PageCounts {
     pub wired: u64,
 }
 
-/// The current page counts (a snapshot; CPU caches are read without stopping them).
+/// The current page counts (a snapshot; a CPU's cache may be one page ahead or behind).
 pub fn page_counts() -> PageCounts {
-    let (global, total) = {
+    // The caches' counts change under the lists' lock when batches move (see
+    // alloc_global_batch): read under it, the sum is exact but for single pages in flight.
+    let (global, total, cached) = {
         let l = lock();
-        (l.g.free, l.g.usable)
+        (l.g.free, l.g.usable, pagecache::total_cached())
     };
-    let cached = pagecache::total_cached();
     PageCounts { total, free: global + cached, cached, wired: WIRED.load(Ordering::Relaxed) }
 }
 

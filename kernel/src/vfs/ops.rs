@@ -11,8 +11,9 @@ use abi::errno::{EBUSY, EEXIST, EINVAL, ENOENT, ENOTDIR, EPERM, EXDEV};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-/// The directory and name a create or remove acts on, with the directory checked for write
-/// and search permission, on a mount that is not read-only.
+/// The directory and name a create or remove acts on (search permission on the way there
+/// checked by the lookup). Whether the caller may change the directory is asked later, in
+/// Linux's order: a create answers EEXIST first, a remove ENOENT after EROFS.
 struct Target {
     dir: NcHandle,
     dirv: Arc<Vnode>,
@@ -23,11 +24,21 @@ struct Target {
 fn target(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8]) -> Result<Target, i32> {
     let (dir, name, trailing_slash) = nlookup_parent(ctx, at, path)?;
     let dirv = dir.vnode().ok_or(ENOENT)?;
-    // A read-only mount is EROFS before the caller's permission is looked at (Linux's
-    // mnt_want_write comes first); search permission was checked by the lookup.
-    dir.mount.check_writable()?;
-    ctx.cred.check(&dirv.getattr(), access::W | access::X)?;
     Ok(Target { dir, dirv, name, trailing_slash })
+}
+
+impl Target {
+    /// Write and search permission on the directory (EACCES).
+    fn may_write(&self, ctx: &Ctx) -> Result<(), i32> {
+        ctx.cred.check(&self.dirv.getattr(), access::W | access::X)
+    }
+
+    /// A new name may go in: not on a read-only mount (EROFS, Linux's mnt_want_write, before
+    /// the caller's permission is looked at), then permission.
+    fn may_create(&self, ctx: &Ctx) -> Result<(), i32> {
+        self.dir.mount.check_writable()?;
+        self.may_write(ctx)
+    }
 }
 
 fn is_dot(name: &[u8]) -> bool {
@@ -81,6 +92,7 @@ pub fn create_at(
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
+    t.may_create(ctx)?;
     let v = t.dirv.node.create(&t.name, new_node(ctx, &t.dirv.getattr(), vtype, perm, rdev))?;
     h.ncp.set_state(NcState::Positive(v));
     Ok(h)
@@ -110,6 +122,7 @@ pub fn symlink_at(
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
+    t.may_create(ctx)?;
     let node = new_node(ctx, &t.dirv.getattr(), VType::Lnk, 0o777, 0);
     let v = t.dirv.node.symlink(&t.name, target_path, node)?;
     h.ncp.set_state(NcState::Positive(v));
@@ -142,6 +155,7 @@ pub fn link_at(
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
+    t.may_create(ctx)?;
     t.dirv.node.link(&t.name, &sv)?;
     h.ncp.set_state(NcState::Positive(sv));
     Ok(())
@@ -155,16 +169,19 @@ pub fn remove_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], rmdir: bool) -> 
         b".." => return Err(if rmdir { abi::errno::ENOTEMPTY } else { abi::errno::EISDIR }),
         _ => {}
     }
+    // Linux: EROFS, then the name (ENOENT), then the permission (may_delete).
+    t.dir.mount.check_writable()?;
     let _tok = get_token(&t.dir.mount.token);
     let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
     let v = resolve(&h)?.ok_or(ENOENT)?;
     if t.trailing_slash && !v.is_dir() {
         return Err(ENOTDIR);
     }
+    t.may_write(ctx)?;
+    sticky_ok(ctx, &t.dirv.getattr(), &v.getattr())?;
     if h.ncp.mounted().is_some() {
         return Err(EBUSY);
     }
-    sticky_ok(ctx, &t.dirv.getattr(), &v.getattr())?;
     if rmdir {
         t.dirv.node.rmdir(&t.name)?;
     } else {
@@ -219,6 +236,7 @@ pub fn rename2_at(
     if !Arc::ptr_eq(&from.dir.mount, &to.dir.mount) {
         return Err(EXDEV);
     }
+    from.dir.mount.check_writable()?;
     let _tok = get_token(&from.dir.mount.token);
     let src = NcHandle { ncp: from.dir.ncp.child(&from.name), mount: from.dir.mount.clone() };
     let sv = resolve(&src)?.ok_or(ENOENT)?;
@@ -227,6 +245,8 @@ pub fn rename2_at(
     if noreplace && dv.is_some() {
         return Err(EEXIST);
     }
+    from.may_write(ctx)?;
+    to.may_write(ctx)?;
     if (from.trailing_slash || to.trailing_slash) && !sv.is_dir() {
         return Err(ENOTDIR);
     }
@@ -265,11 +285,14 @@ pub fn exchange_at(
     if !Arc::ptr_eq(&from.dir.mount, &to.dir.mount) {
         return Err(EXDEV);
     }
+    from.dir.mount.check_writable()?;
     let _tok = get_token(&from.dir.mount.token);
     let src = NcHandle { ncp: from.dir.ncp.child(&from.name), mount: from.dir.mount.clone() };
     let sv = resolve(&src)?.ok_or(ENOENT)?;
     let dst = NcHandle { ncp: to.dir.ncp.child(&to.name), mount: to.dir.mount.clone() };
     let dv = resolve(&dst)?.ok_or(ENOENT)?;
+    from.may_write(ctx)?;
+    to.may_write(ctx)?;
     if src.ncp.mounted().is_some() || dst.ncp.mounted().is_some() {
         return Err(EBUSY);
     }

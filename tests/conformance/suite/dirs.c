@@ -1136,6 +1136,48 @@ CASE(mount_readonly_erofs_before_eacces)
     run_unmounting(mount_readonly_erofs_before_eacces_body);
 }
 
+/* Linux's order of a create's and a remove's errors: a create answers EEXIST before EROFS
+ * and EACCES; a remove answers EINVAL/ENOTEMPTY for dot names, then EROFS, then ENOENT, and
+ * only then EACCES. */
+static void create_remove_error_order_body(void)
+{
+    CHECK_OK(mkdir("w", 0755));
+    write_file("w/f", "x");
+    CHECK_OK(mkdir("w/d", 0755));
+    CHECK_OK(chmod("w", 0555));
+    CHECK_OK(mkdir("m", 0755));
+    CHECK_OK(mount("none", "m", "tmpfs", MS_RDONLY, "mode=0555"));
+    AS_USER({
+        CHECK_ERR(mkdir("w/f", 0755), EEXIST);
+        CHECK_ERR(mkdir("w/d", 0755), EEXIST);
+        CHECK_ERR(symlink("x", "w/f"), EEXIST);
+        CHECK_ERR(link("w/f", "w/d"), EEXIST);
+        CHECK_ERR(mknod("w/f", S_IFIFO | 0644, 0), EEXIST);
+        CHECK_ERR(mkdir("w/new", 0755), EACCES);
+        CHECK_ERR(unlink("w/missing"), ENOENT);
+        CHECK_ERR(rmdir("w/missing"), ENOENT);
+        CHECK_ERR(rename("w/missing", "w/other"), ENOENT);
+        CHECK_ERR(unlink("w/f"), EACCES);
+        CHECK_ERR(rmdir("w/d"), EACCES);
+        CHECK_ERR(rename("w/f", "w/g"), EACCES);
+        CHECK_ERR(mkdir("m/.", 0755), EEXIST);
+        CHECK_ERR(mkdir("m/..", 0755), EEXIST);
+        CHECK_ERR(rmdir("m/."), EINVAL);
+        CHECK_ERR(rmdir("m/.."), ENOTEMPTY);
+        CHECK_ERR(mkdir("m/new", 0755), EROFS);
+        CHECK_ERR(unlink("m/missing"), EROFS);
+        CHECK_ERR(rename("m/missing", "m/other"), EROFS);
+    });
+    CHECK_OK(access("w/f", F_OK));
+    CHECK_OK(umount2("m", 0));
+    CHECK_OK(chmod("w", 0755));
+}
+
+CASE(create_remove_error_order)
+{
+    run_unmounting(create_remove_error_order_body);
+}
+
 /* utimensat and futimens change a file: a read-only mount refuses them, even to root. */
 static void utimensat_readonly_erofs_body(void)
 {
