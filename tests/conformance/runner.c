@@ -45,11 +45,18 @@
 static int timeout_s = 20;
 static int tracing;
 static volatile sig_atomic_t expired;
+/* The unit being waited for: the alarm kills its group itself, so a timeout cannot be missed
+ * while the runner is between two waits (kill is async-signal-safe). */
+static volatile sig_atomic_t unit_pid;
 
 static void on_alarm(int sig)
 {
     (void)sig;
     expired = 1;
+    if (unit_pid > 0) {
+        kill(-unit_pid, SIGKILL);
+        kill(unit_pid, SIGKILL);
+    }
 }
 
 struct unit {
@@ -103,10 +110,38 @@ static void remove_tree(int dirfd, const char *path)
     unlinkat(dirfd, path, AT_REMOVEDIR);
 }
 
-/* A fresh, empty, world-writable case directory (cases may drop to uid 65534). */
+/* Detaches whatever a killed case left mounted under the case directory. */
+static void unmount_leftovers(void)
+{
+    for (int round = 0; round < 16; round++) {
+        FILE *f = fopen("/proc/self/mounts", "r");
+        if (f == NULL)
+            return;
+        char line[1024], point[512];
+        int found = 0;
+        while (fgets(line, sizeof line, f) != NULL)
+            if (sscanf(line, "%*s %511s", point) == 1 && strncmp(point, CASE_DIR "/", strlen(CASE_DIR) + 1) == 0) {
+                umount2(point, MNT_DETACH);
+                found = 1;
+            }
+        fclose(f);
+        if (!found)
+            return;
+    }
+}
+
+/* A fresh, empty, world-writable case directory (cases may drop to uid 65534). A directory
+ * that cannot be removed is moved aside rather than ending the run. */
 static void fresh_case_dir(void)
 {
+    static unsigned aside;
+    unmount_leftovers();
     remove_tree(AT_FDCWD, CASE_DIR);
+    if (access(CASE_DIR, F_OK) == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.stuck.%u", CASE_DIR, aside++);
+        rename(CASE_DIR, name);
+    }
     if (mkdir(CASE_DIR, 0777) != 0 || chmod(CASE_DIR, 01777) != 0)
         die("mkdir " CASE_DIR);
 }
@@ -147,6 +182,10 @@ static unsigned char tid_seen[MAX_TID];
 /* The syscall each traced task last entered: an exec that succeeds is that call's success
  * (Linux reports the exit of a successful execveat as execve's). */
 static unsigned short entry_nr[MAX_TID];
+/* 1 + the call a task left with a kernel-internal restart code (-ERESTARTSYS and kin, which
+ * the program never sees): it failed only if the task does not enter it again (or
+ * restart_syscall) after any signal handler's rt_sigreturn. */
+static unsigned short restart_nr[MAX_TID];
 
 static void note_syscall(pid_t tid, int entering)
 {
@@ -158,12 +197,22 @@ static void note_syscall(pid_t tid, int entering)
         return;
     /* exit and exit_group never come back: entering them is their success. */
     if (entering) {
+        if (restart_nr[tid] && nr != SYS_rt_sigreturn) {
+            unsigned prev = restart_nr[tid] - 1u;
+            restart_nr[tid] = 0;
+            if (nr != prev && nr != SYS_restart_syscall)
+                sys_seen[prev] |= 2; /* it came back to the program as EINTR */
+        }
         entry_nr[tid] = (unsigned short)nr;
         if (nr == SYS_exit || nr == SYS_exit_group)
             sys_seen[nr] |= 1;
         return;
     }
     long ret = (long)regs.rax;
+    if (ret <= -512 && ret >= -516 && nr != SYS_rt_sigreturn) {
+        restart_nr[tid] = (unsigned short)(nr + 1);
+        return;
+    }
     /* rt_sigreturn "returns" the interrupted context's rax: never its own failure. */
     if (nr == SYS_rt_sigreturn || ret >= 0 || ret < -4095)
         sys_seen[nr] |= 1;
@@ -203,19 +252,14 @@ static void traced_stop(pid_t tid, int st)
  * the timeout. */
 static int wait_unit(pid_t pid, int seconds)
 {
-    int status = -1, done = 0, killed = 0;
+    int status = -1, done = 0;
     expired = 0;
+    unit_pid = pid;
     alarm(seconds);
     while (!done) {
         int st;
         pid_t w = waitpid(-1, &st, __WALL);
         if (w < 0) {
-            if (errno == EINTR && expired && !killed) {
-                killed = 1;
-                kill(-pid, SIGKILL);
-                kill(pid, SIGKILL);
-                continue;
-            }
             if (errno == EINTR)
                 continue;
             break; /* ECHILD: nothing left */
@@ -226,17 +270,30 @@ static int wait_unit(pid_t pid, int seconds)
             continue;
         }
         if (w < MAX_TID)
-            in_syscall[w] = tid_seen[w] = 0;
+            in_syscall[w] = tid_seen[w] = 0, restart_nr[w] = 0;
         if (w == pid) {
-            status = killed ? -1 : st;
+            status = expired ? -1 : st;
             done = 1;
         }
     }
     alarm(0);
-    /* Whatever the case left in its group goes too; reap what is already dead. */
+    unit_pid = 0;
+    /* Whatever the case left in its group goes too. As PID 1 the runner also ends what
+     * escaped the group (a setsid child) and reaps it all, so nothing of this case lives on
+     * into the next; elsewhere it reaps what is already dead. */
     kill(-pid, SIGKILL);
-    while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
-        ;
+    if (getpid() == 1) {
+        kill(-1, SIGKILL);
+        expired = 0;
+        alarm(5);
+        while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+            if (expired)
+                break;
+        alarm(0);
+    } else {
+        while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+            ;
+    }
     return status;
 }
 
@@ -244,6 +301,7 @@ static int wait_unit(pid_t pid, int seconds)
 static int run_unit(char *const argv[], int seconds)
 {
     fresh_case_dir();
+    unlink(CASE_OUT); /* a survivor of the last unit keeps the old file, not this one's */
     memset(sys_seen, 0, sizeof sys_seen);
     fflush(stdout);
     pid_t pid = fork();
@@ -256,7 +314,7 @@ static int run_unit(char *const argv[], int seconds)
         int st;
         /* The exec stops the child with SIGTRAP: from there every syscall stops it. */
         if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st))
-            return st;
+            return -1;
         tid_seen[pid] = 1;
         ptrace(PTRACE_SETOPTIONS, pid, 0,
                (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
@@ -293,10 +351,10 @@ static void print_trace(const char *label)
     printf("\n");
 }
 
-static void describe(int st, char *buf, size_t n)
+static void describe(int st, int seconds, char *buf, size_t n)
 {
     if (st == -1)
-        snprintf(buf, n, "timed out after %d s", timeout_s);
+        snprintf(buf, n, "timed out after %d s", seconds);
     else if (WIFEXITED(st))
         snprintf(buf, n, "exit %d", WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
@@ -406,7 +464,7 @@ int main(int argc, char **argv)
         int st = run_unit(cargv, timeout_s);
         print_output("# ");
         char how[64];
-        describe(st, how, sizeof how);
+        describe(st, timeout_s, how, sizeof how);
         int pass = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
         if (pass)
             printf("ok %zu %s\n", i + 1, u->label);
@@ -421,7 +479,7 @@ int main(int argc, char **argv)
         fflush(stdout);
         print_output("");
         char how[64];
-        describe(st, how, sizeof how);
+        describe(st, timeout_s * 6, how, sizeof how);
         printf("--- session end %s\n", how);
         print_trace("session");
     }

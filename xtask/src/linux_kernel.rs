@@ -21,33 +21,44 @@ fn dir() -> PathBuf {
     root().join("target/linux")
 }
 
-/// The vmlinux to boot, fetching and unpacking it first when needed.
+/// The vmlinux to boot, fetching and unpacking it first when needed. target/linux/vmlinux.src
+/// names the vmlinuz it came from (path, size, mtime): another one is unpacked afresh.
 pub fn vmlinux() -> Result<PathBuf> {
     let out = dir().join("vmlinux");
+    let src_file = dir().join("vmlinux.src");
     let vmlinuz = find_vmlinuz().map_or_else(fetch, Ok)?;
-    let fresh = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    if out.exists() && fresh(&out) >= fresh(&vmlinuz) {
+    let m = fs::metadata(&vmlinuz).map_err(|e| format!("{}: {e}", vmlinuz.display()))?;
+    let src = format!("{} {} {:?}", vmlinuz.display(), m.len(), m.modified().ok());
+    if out.exists() && fs::read_to_string(&src_file).is_ok_and(|s| s == src) {
         return Ok(out);
     }
+    eprintln!("xtask: the Linux oracle is {}", vmlinuz.display());
     unpack(&vmlinuz, &out)?;
+    fs::write(&src_file, src).map_err(|e| format!("{}: {e}", src_file.display()))?;
     Ok(out)
 }
 
-/// The newest installed or already fetched Debian amd64 kernel.
+/// Debian's generic flavour only (`vmlinuz-6.1.0-56-amd64`, not `-cloud-amd64` or
+/// `-rt-amd64`): the numbers of its version, for ordering.
+fn generic_version(name: &str) -> Option<Vec<u64>> {
+    let v = name.strip_prefix("vmlinuz-")?.strip_suffix("-amd64")?;
+    let abi = v.rsplit('-').next()?;
+    if abi.is_empty() || !abi.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect())
+}
+
+/// The newest installed Debian amd64 kernel, else the newest fetched one.
 fn find_vmlinuz() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = [PathBuf::from("/boot"), dir().join("pkg/boot")]
-        .iter()
-        .filter_map(|d| fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-") && n.ends_with("-amd64"))
-        })
-        .collect();
-    found.sort();
-    found.pop()
+    [PathBuf::from("/boot"), dir().join("pkg/boot")].iter().find_map(|d| {
+        fs::read_dir(d)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter_map(|p| Some((generic_version(p.file_name()?.to_str()?)?, p)))
+            .max()
+            .map(|(_, p)| p)
+    })
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -71,9 +82,17 @@ fn fetch() -> Result<PathBuf> {
         .ok_or("apt-cache names no linux-image-* package for linux-image-amd64")?
         .trim()
         .to_string();
-    let d = dir();
+    // Into an empty directory: nothing half-downloaded from an earlier try can be picked.
+    let d = dir().join("download");
+    let _ = fs::remove_dir_all(&d);
     fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-    run(Command::new("apt-get").args(["download", &package]).current_dir(&d))?;
+    let download = || run(Command::new("apt-get").args(["download", &package]).current_dir(&d));
+    if download().is_err() {
+        // Package lists older than the mirror name a version it no longer has.
+        eprintln!("xtask: apt-get download failed; refreshing the package lists and trying again");
+        run(Command::new("apt-get").arg("update"))?;
+        download()?;
+    }
     let deb = fs::read_dir(&d)
         .map_err(|e| format!("{}: {e}", d.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -83,9 +102,14 @@ fn fetch() -> Result<PathBuf> {
                 .is_some_and(|n| n.starts_with(&package) && n.ends_with(".deb"))
         })
         .ok_or(format!("apt-get download {package} left no .deb in {}", d.display()))?;
-    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(d.join("pkg")))?;
+    // Unpacked beside and renamed into place: an interrupted unpack leaves no half kernel.
+    let (tmp, pkg) = (dir().join("pkg.tmp"), dir().join("pkg"));
+    let _ = fs::remove_dir_all(&tmp);
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp))?;
+    let _ = fs::remove_dir_all(&pkg);
+    fs::rename(&tmp, &pkg).map_err(|e| format!("{}: {e}", pkg.display()))?;
     // The package is unpacked; the archive itself is 70 MB of nothing further.
-    let _ = fs::remove_file(&deb);
+    let _ = fs::remove_dir_all(&d);
     find_vmlinuz().ok_or(format!("{package} holds no /boot/vmlinuz-*-amd64"))
 }
 
@@ -107,10 +131,26 @@ fn unpack(vmlinuz: &Path, out: &Path) -> Result<()> {
         let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &payload));
         let o = child.wait_with_output().map_err(|e| format!("{tool}: {e}"))?;
         let _ = writer.join();
-        if o.stdout.starts_with(b"\x7fELF") {
-            fs::write(out, &o.stdout).map_err(|e| format!("{}: {e}", out.display()))?;
+        // A whole ELF (its headers in bounds), written beside and renamed into place.
+        if o.stdout.starts_with(b"\x7fELF") && goblin::elf::Elf::parse(&o.stdout).is_ok() {
+            let tmp = out.with_extension("tmp");
+            fs::write(&tmp, &o.stdout).map_err(|e| format!("{}: {e}", tmp.display()))?;
+            fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
             return Ok(());
         }
     }
     Err(format!("{}: no xz or gzip payload that unpacks to an ELF", vmlinuz.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generic_version;
+
+    #[test]
+    fn only_the_generic_flavour_and_versions_compare_as_numbers() {
+        assert_eq!(generic_version("vmlinuz-6.1.0-56-amd64"), Some(vec![6, 1, 0, 56]));
+        assert_eq!(generic_version("vmlinuz-6.1.0-56-cloud-amd64"), None);
+        assert_eq!(generic_version("vmlinuz-6.1.0-56-rt-amd64"), None);
+        assert!(generic_version("vmlinuz-6.1.0-9-amd64") < generic_version("vmlinuz-6.1.0-56-amd64"));
+    }
 }

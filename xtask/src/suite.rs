@@ -98,35 +98,46 @@ fn hash_tree(h: &mut DefaultHasher, p: &Path) {
     }
 }
 
-/// What Linux's results depend on: the suite's programs, the runner, the image's files, the
-/// kernel and the boot.
+/// What Linux's results depend on: the suite's programs, the runner, the image's files (the
+/// tree and the host's busybox), the kernel, QEMU's version and the whole QEMU command line.
 fn cache_key(boot: &Boot) -> String {
     let mut h = DefaultHasher::new();
     hash_tree(&mut h, &out_dir().join("suite"));
     hash_tree(&mut h, &out_dir().join("runner-musl"));
     hash_tree(&mut h, &root().join("rootfs"));
+    hash_tree(&mut h, Path::new("/bin/busybox"));
     if let Ok(m) = fs::metadata(&boot.kernel) {
         (m.len(), m.modified().ok()).hash(&mut h);
     }
-    (&boot.cmdline, boot.smp, &boot.mem).hash(&mut h);
+    let qemu =
+        Command::new("qemu-system-x86_64").arg("--version").output().map(|o| o.stdout).unwrap_or_default();
+    qemu.hash(&mut h);
+    format!("{:?}", boot.command(false, false)).hash(&mut h);
     format!("{:016x}", h.finish())
 }
 
-/// Linux's run for `boot`, from the cache when its key matches.
+/// Linux's run for `boot`, from the cache when its key matches and the kept serial output is
+/// a finished run. The key is written last, after the output, and removed before a new boot,
+/// so an interrupted run is never reused.
 fn linux_run(boot: &Boot, name: &str) -> Result<String> {
     let log = out_dir().join(format!("{name}.log"));
+    let serial_file = out_dir().join(format!("{name}.serial"));
     let key_file = out_dir().join(format!("{name}.key"));
     let key = cache_key(boot);
     if fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
-        if let Ok(text) = fs::read_to_string(&log) {
-            eprintln!("xtask: {name}: reusing {} (nothing it depends on changed)", log.display());
-            return Ok(text);
+        if let Ok(text) = fs::read_to_string(&serial_file) {
+            if RunnerOutput::parse(&text).done {
+                eprintln!("xtask: {name}: reusing {} (nothing it depends on changed)", serial_file.display());
+                return Ok(text);
+            }
         }
     }
+    let _ = fs::remove_file(&key_file);
     eprintln!("xtask: {name}: booting Linux ({})", boot.kernel.display());
     let run = qemu::run_captured(boot, TIMEOUT, &log)?;
     eprintln!("xtask: {name}: {} in {:.1} s", run.ending(), run.elapsed.as_secs_f64());
     if RunnerOutput::parse(&run.serial).done {
+        fs::write(&serial_file, &run.serial).map_err(|e| format!("{}: {e}", serial_file.display()))?;
         fs::write(&key_file, &key).map_err(|e| format!("{}: {e}", key_file.display()))?;
     }
     Ok(run.serial)
@@ -147,21 +158,29 @@ fn host_run(trace: bool) -> Result<String> {
 pub fn run(oracle: Oracle) -> Result<(Outcome, String)> {
     let session = oracle == Oracle::Qemu && has_session();
     fs::create_dir_all(out_dir()).map_err(|e| format!("{}: {e}", out_dir().display()))?;
+    // Every boot is started and waited for before any error is passed on: none is left
+    // running behind an early return.
+    let vmlinux = match oracle {
+        Oracle::Qemu => Some(linux_kernel::vmlinux()?),
+        Oracle::Host => None,
+    };
     let dboot = damselfly_boot(session);
     let dlog = paths::test_logs().join("suite-damselfly.log");
     let damselfly = thread::spawn(move || qemu::run_captured(&dboot, TIMEOUT, &dlog));
-    let (plain, traced) = match oracle {
-        Oracle::Qemu => {
+    let oracle_runs = match &vmlinux {
+        Some(vmlinux) => {
             // The traced run is the long one: it goes beside the other two.
-            let vmlinux = linux_kernel::vmlinux()?;
-            let tboot = linux_boot(&vmlinux, true, session);
+            let tboot = linux_boot(vmlinux, true, session);
             let traced = thread::spawn(move || linux_run(&tboot, "linux-traced"));
-            let plain = linux_run(&linux_boot(&vmlinux, false, session), "linux")?;
-            (plain, traced.join().map_err(|_| "the traced Linux boot thread panicked")??)
+            let plain = linux_run(&linux_boot(vmlinux, false, session), "linux");
+            let traced = traced.join().map_err(|_| "the traced Linux boot thread panicked".to_string());
+            plain.and_then(|p| Ok((p, traced??)))
         }
-        Oracle::Host => (host_run(false)?, host_run(true)?),
+        None => host_run(false).and_then(|p| Ok((p, host_run(true)?))),
     };
-    let drun: Run = damselfly.join().map_err(|_| "the Damselfly boot thread panicked")??;
+    let drun = damselfly.join().map_err(|_| "the Damselfly boot thread panicked".to_string());
+    let (plain, traced) = oracle_runs?;
+    let drun: Run = drun??;
     eprintln!("xtask: damselfly: {} in {:.1} s", drun.ending(), drun.elapsed.as_secs_f64());
     let known_path = root().join("tests/conformance/known-failures.txt");
     let patterns_path = root().join("tests/conformance/session-patterns.txt");

@@ -83,6 +83,8 @@ impl RunnerOutput {
                     None => (rest, String::new()),
                 };
                 let output = std::mem::take(&mut pending);
+                // The runner never gives a pass a reason: `ok ... # ...` is a garbled line.
+                let pass = pass && how.is_empty();
                 out.cases.push((label.to_string(), CaseResult { pass, how, output }));
             }
         }
@@ -148,6 +150,12 @@ mod tests {
         let s = r.session.unwrap();
         assert_eq!(s.lines, ["== ls", "# not a diagnostic"]);
         assert_eq!(s.end, "exit 0");
+    }
+
+    #[test]
+    fn an_ok_line_with_a_reason_is_no_pass() {
+        let r = RunnerOutput::parse("1..1\nok 1 a-musl.b # exit 1\n# runner done\n");
+        assert!(!r.case("a-musl.b").unwrap().pass);
     }
 
     #[test]
