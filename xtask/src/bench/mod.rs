@@ -118,7 +118,15 @@ pub fn run(runs: u32) -> Result<bool> {
         eprintln!("xtask: bench: {name}: {runs} boots each, Damselfly and Linux alternating");
         for run in 1..=runs {
             for (kernel, s) in series[mode].iter_mut().enumerate() {
-                s.add(&one(kernel, mode, run, &vmlinux)?);
+                let samples = one(kernel, mode, run, &vmlinux)?;
+                // Every boot reports the same rows, or the medians would mix counts.
+                if !s.rows.is_empty() && s.rows.iter().map(|r| &r.0).ne(samples.iter().map(|x| &x.name)) {
+                    return Err(format!(
+                        "{} ({name}) run {run} reported other rows than the boots before it; serial in target/bench",
+                        KERNELS[kernel]
+                    ));
+                }
+                s.add(&samples);
             }
         }
     }
