@@ -141,7 +141,9 @@ pub fn register(l: &Arc<Lwp>, addr: u64, len: u32, flags: i32, sig: u32) -> Resu
 pub fn return_to_user(l: &Arc<Lwp>, frame: &mut TrapFrame) {
     loop {
         crate::sched::userexit(l);
-        if !l.rseq.notify.swap(false, Ordering::AcqRel) {
+        // Only the thread itself raises `notify` (its switch, registration, fork): a plain
+        // load keeps the common return free of a locked instruction.
+        if !l.rseq.notify.load(Ordering::Relaxed) || !l.rseq.notify.swap(false, Ordering::AcqRel) {
             return;
         }
         if update(l, frame).is_err() {

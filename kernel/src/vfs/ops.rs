@@ -28,6 +28,11 @@ fn target(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8]) -> Result<Target, i32> 
 }
 
 impl Target {
+    /// The namecache entry of the name in the directory (resolved or not).
+    fn entry(&self) -> NcHandle {
+        NcHandle { ncp: self.dir.ncp.child(&self.name), mount: self.dir.mount.clone() }
+    }
+
     /// Write and search permission on the directory (EACCES).
     fn may_write(&self, ctx: &Ctx) -> Result<(), i32> {
         ctx.cred.check(&self.dirv.getattr(), access::W | access::X)
@@ -88,7 +93,7 @@ pub fn create_at(
         return Err(ENOENT);
     }
     let _tok = get_token(&t.dir.mount.token);
-    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    let h = t.entry();
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
@@ -118,7 +123,7 @@ pub fn symlink_at(
         return Err(EEXIST);
     }
     let _tok = get_token(&t.dir.mount.token);
-    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    let h = t.entry();
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
@@ -151,7 +156,7 @@ pub fn link_at(
         return Err(EXDEV);
     }
     let _tok = get_token(&t.dir.mount.token);
-    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    let h = t.entry();
     if resolve(&h)?.is_some() {
         return Err(EEXIST);
     }
@@ -172,7 +177,7 @@ pub fn remove_at(ctx: &Ctx, at: Option<&NcHandle>, path: &[u8], rmdir: bool) -> 
     // Linux: EROFS, then the name (ENOENT), then the permission (may_delete).
     t.dir.mount.check_writable()?;
     let _tok = get_token(&t.dir.mount.token);
-    let h = NcHandle { ncp: t.dir.ncp.child(&t.name), mount: t.dir.mount.clone() };
+    let h = t.entry();
     let v = resolve(&h)?.ok_or(ENOENT)?;
     if t.trailing_slash && !v.is_dir() {
         return Err(ENOTDIR);
@@ -238,9 +243,9 @@ pub fn rename2_at(
     }
     from.dir.mount.check_writable()?;
     let _tok = get_token(&from.dir.mount.token);
-    let src = NcHandle { ncp: from.dir.ncp.child(&from.name), mount: from.dir.mount.clone() };
+    let src = from.entry();
     let sv = resolve(&src)?.ok_or(ENOENT)?;
-    let dst = NcHandle { ncp: to.dir.ncp.child(&to.name), mount: to.dir.mount.clone() };
+    let dst = to.entry();
     let dv = resolve(&dst)?;
     if noreplace && dv.is_some() {
         return Err(EEXIST);
@@ -287,9 +292,9 @@ pub fn exchange_at(
     }
     from.dir.mount.check_writable()?;
     let _tok = get_token(&from.dir.mount.token);
-    let src = NcHandle { ncp: from.dir.ncp.child(&from.name), mount: from.dir.mount.clone() };
+    let src = from.entry();
     let sv = resolve(&src)?.ok_or(ENOENT)?;
-    let dst = NcHandle { ncp: to.dir.ncp.child(&to.name), mount: to.dir.mount.clone() };
+    let dst = to.entry();
     let dv = resolve(&dst)?.ok_or(ENOENT)?;
     from.may_write(ctx)?;
     to.may_write(ctx)?;
