@@ -144,6 +144,21 @@ CASE(mmap_anon_private_fork_isolation)
     CHECK_STR(p, "parent");
 }
 
+CASE(mmap_file_offset_past_largest_eoverflow)
+{
+    /* The mapped range must end within the largest file offset (Linux's file_mmap_ok);
+     * one that ends exactly there maps, and /proc/self/maps shows it. */
+    int fd = (int)CHECK_OK(open("f", O_RDWR | O_CREAT, 0600));
+    CHECK_ERR(syscall(SYS_mmap, 0, 8192, PROT_READ, MAP_SHARED, fd, 0xFFFFFFFFFFFFF000UL), EOVERFLOW);
+    CHECK_ERR(syscall(SYS_mmap, 0, 8192, PROT_READ, MAP_SHARED, fd, 0x7FFFFFFFFFFFF000UL), EOVERFLOW);
+    long p = CHECK_OK(syscall(SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED, fd, 0x7FFFFFFFFFFFE000UL));
+    char buf[8192];
+    read_file("/proc/self/maps", buf, sizeof buf);
+    CHECK(strstr(buf, " 7fffffffffffe000 ") != NULL);
+    CHECK_OK(munmap((void *)p, 4096));
+    CHECK_OK(close(fd));
+}
+
 CASE(mmap_file_shared_write_seen_by_read)
 {
     int fd = file_of("f", 2 * PG, 'a', O_RDWR);

@@ -32,6 +32,11 @@ pub fn mmap(l: &Arc<Lwp>, _: &mut TrapFrame, a: [u64; 6]) -> R {
     let f = l.proc.fd.get(fd)?;
     let v = f.vp.clone().ok_or(ENODEV)?;
     let object = v.node.vm_object().ok_or(ENODEV)?;
+    // Linux's file_mmap_ok: the mapped range must end within the largest file offset.
+    let end = len.checked_next_multiple_of(4096).and_then(|l| off.checked_add(l));
+    if len != 0 && end.is_none_or(|e| e > i64::MAX as u64) {
+        return Err(abi::errno::EOVERFLOW);
+    }
     // What the open file allows: reading needs it readable, shared writing needs it writable.
     if !f.readable() {
         return Err(EACCES);

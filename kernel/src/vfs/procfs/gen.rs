@@ -267,7 +267,8 @@ fn map_line(s: &mut String, e: &MapEntry, exe: Option<&ExeInfo>, heap: (u64, u64
     // The file an mmap named, else the executable when the entry maps its object.
     let mapped = e.file.as_ref().and_then(|f| f.downcast_ref::<NcHandle>()).and_then(file_info);
     let file = mapped.or_else(|| exe.filter(|x| backed_by(&e.object, &x.object)).cloned());
-    let (offset, dev, ino) = file.as_ref().map_or((0, 0, 0), |x| (e.offset * 4096, x.dev, x.ino));
+    // Linux prints vm_pgoff << PAGE_SHIFT, unsigned: wrapping, never a panic.
+    let (offset, dev, ino) = file.as_ref().map_or((0, 0, 0), |x| (e.offset.wrapping_mul(4096), x.dev, x.ino));
     // The device as Linux's MAJOR:MINOR of the st_dev stat reports.
     let (major, minor) = ((dev >> 8) & 0xfff | (dev >> 32) & !0xfff, dev & 0xff | (dev >> 12) & !0xff);
     let mut line = alloc::format!(
